@@ -1,0 +1,1 @@
+"""Runtime shared by every job: config, Spark session, atomic outputs, errors, paths."""
