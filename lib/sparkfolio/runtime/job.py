@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,11 @@ class JobContext:
     output: str
     job: str
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("sparkfolio.job"))
+
+    def report(self, text: str) -> None:
+        """Show ``text`` to the person running the job (stdout), apart from the log stream."""
+        sys.stdout.write(text.rstrip("\n") + "\n")
+        sys.stdout.flush()
 
 
 def _load(ref: str) -> Any:

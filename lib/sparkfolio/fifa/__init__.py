@@ -1,0 +1,1 @@
+"""FIFA 19 player analytics: cleaning, aggregations, statistics, plots and a report."""

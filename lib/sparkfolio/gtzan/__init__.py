@@ -1,0 +1,1 @@
+"""GTZAN music genres: librosa features in pandas UDFs and content-based similarity."""

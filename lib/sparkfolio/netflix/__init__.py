@@ -1,0 +1,1 @@
+"""Netflix Prize recommender: generation, ingest of the original files, baselines and ALS."""

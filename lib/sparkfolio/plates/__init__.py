@@ -1,0 +1,1 @@
+"""Korean licence-plate OCR with OpenCV and Tesseract in pandas UDFs."""

@@ -1,0 +1,1 @@
+"""Steel-plate scale defects: defect rates, statistical tests and models of their causes."""
