@@ -41,6 +41,10 @@ class JobOutput:
         final = self._Path(_qualify(path))
         self._fs = final.getFileSystem(spark._jsc.hadoopConfiguration())
         self.final = self._fs.makeQualified(final)
+        # Hadoop's local file system adds a `.name.crc` sidecar to every file it writes; the small
+        # files we write ourselves (metrics.json, plots) go through the raw file system instead.
+        checksummed = jvm.java.lang.Class.forName("org.apache.hadoop.fs.ChecksumFileSystem")
+        self._files_fs = self._fs.getRawFileSystem() if checksummed.isInstance(self._fs) else self._fs
         parent = self.final.getParent()
         token = uuid.uuid4().hex[:12]
         self._staging = self._Path(parent, f".{self.final.getName()}._staging-{token}")
@@ -75,7 +79,7 @@ class JobOutput:
 
     def write_bytes(self, name: str, data: bytes) -> None:
         """Write a small file (JSON, HTML, DOT...) into the output."""
-        stream = self._fs.create(self._Path(self._staging, name), True)
+        stream = self._files_fs.create(self._Path(self._staging, name), True)
         try:
             stream.write(bytearray(data))
         finally:
@@ -91,7 +95,7 @@ class JobOutput:
 
     def write_local_file(self, name: str, local_path: str) -> None:
         """Copy a file made on the driver's disk (a plot, a model file) into the output."""
-        self._fs.copyFromLocalFile(False, True, self._Path("file://" + os.path.abspath(local_path)),
+        self._files_fs.copyFromLocalFile(False, True, self._Path("file://" + os.path.abspath(local_path)),
                                    self._Path(self._staging, name))
 
     def write_figure(self, name: str, fig: Any, dpi: int = 110) -> None:

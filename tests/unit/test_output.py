@@ -1,0 +1,73 @@
+"""Atomic job outputs: staged, published by rename, untouched by a failed run."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from sparkfolio.runtime.output import JobOutput, to_json
+
+
+def _entries(folder):
+    return sorted(os.listdir(folder))
+
+
+def test_publish_replace_and_failed_run(spark, tmp_path):
+    target = tmp_path / "out"
+    with JobOutput(spark, str(target)) as out:
+        out.write_table("numbers", spark.range(5))
+        out.write_json("metrics.json", {"rows": 5})
+        assert not target.exists()  # nothing appears before the job finishes
+    assert _entries(target) == ["metrics.json", "numbers"]
+    assert sorted(r.id for r in spark.read.parquet(str(target / "numbers")).collect()) == [0, 1, 2, 3, 4]
+
+    # A re-run replaces the whole output.
+    with JobOutput(spark, str(target)) as out:
+        out.write_table("other", spark.range(2))
+    assert _entries(target) == ["other"]
+
+    # A failed run leaves the previous output as it was and no staging folder behind.
+    with pytest.raises(RuntimeError, match="boom"):
+        with JobOutput(spark, str(target)) as out:
+            out.write_table("other", spark.range(7))
+            raise RuntimeError("boom")
+    assert _entries(target) == ["other"]
+    assert spark.read.parquet(str(target / "other")).count() == 2
+    assert _entries(tmp_path) == ["out"]
+
+
+def test_keep_only_publishes_a_subset_even_on_error(spark, tmp_path):
+    target = tmp_path / "out"
+    with pytest.raises(ValueError):
+        with JobOutput(spark, str(target)) as out:
+            out.write_table("ratings", spark.range(3))
+            out.write_table("rejects", spark.range(1))
+            out.write_json("metrics.json", {"status": "failed"})
+            out.keep_only(["rejects", "metrics.json"])
+            raise ValueError("too many rejects")
+    assert _entries(target) == ["metrics.json", "rejects"]
+
+
+def test_text_and_figure(spark, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([1, 2, 3])
+    with JobOutput(spark, str(tmp_path / "o")) as out:
+        out.write_text("report.html", "<p>é</p>")
+        out.write_figure("plot.png", fig)
+    assert (tmp_path / "o" / "report.html").read_text(encoding="utf-8") == "<p>é</p>"
+    assert (tmp_path / "o" / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_to_json_handles_numpy_dates_and_nan():
+    import datetime
+
+    text = to_json({"a": np.int64(3), "b": np.array([1.5, 2.0]), "c": float("nan"), "d": datetime.date(2005, 12, 31)})
+    assert json.loads(text) == {"a": 3, "b": [1.5, 2.0], "c": None, "d": "2005-12-31"}
