@@ -1,0 +1,199 @@
+"""The report's aggregations over the cleaned ``players`` table, all as Spark aggregations.
+
+Each function takes the players DataFrame and returns a small DataFrame (one row per nation, club,
+age...), so the work grows with the data on the executors and only these summaries are collected.
+Medians and percentiles use Spark's exact ``percentile``: its buffer is a value -> count map, so
+for integer ratings it stays at most 101 entries per group however many players there are.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from sparkfolio.fifa import schema
+
+
+def overall_summary(df: DataFrame, group_col: str, high_rating: int) -> DataFrame:
+    """Count, mean, median, p90, max of Overall and the share rated ``high_rating``+ per ``group_col``."""
+    return (
+        df.filter(F.col(group_col).isNotNull())
+        .groupBy(group_col)
+        .agg(
+            F.count(F.lit(1)).alias("players"),
+            F.avg("overall").alias("mean_overall"),
+            F.median("overall").alias("median_overall"),
+            F.percentile("overall", 0.9).alias("p90_overall"),
+            F.max("overall").alias("max_overall"),
+            F.avg((F.col("overall") >= high_rating).cast("double")).alias("share_high"),
+        )
+    )
+
+
+def by_nation(df: DataFrame, min_players: int, high_rating: int) -> DataFrame:
+    """Overall per nationality for nations with at least ``min_players`` players, best mean first."""
+    return (overall_summary(df, "nationality", high_rating)
+            .filter(F.col("players") >= min_players)
+            .orderBy(F.desc("mean_overall"), "nationality"))
+
+
+def nation_overall_histogram(df: DataFrame) -> DataFrame:
+    """Players per (nationality, Overall): at most ~101 rows per nation, the input of the rank tests and box plots."""
+    return (df.filter(F.col("nationality").isNotNull() & F.col("overall").isNotNull())
+            .groupBy("nationality", "overall").count()
+            .orderBy("nationality", "overall"))
+
+
+def nation_map_stats(df: DataFrame) -> DataFrame:
+    """Players, mean and sum of Overall per nationality (every nation, for the world map)."""
+    return (df.filter(F.col("nationality").isNotNull())
+            .groupBy("nationality")
+            .agg(F.count(F.lit(1)).alias("players"), F.avg("overall").alias("mean_overall"),
+                 F.sum("overall").alias("sum_overall"))
+            .orderBy("nationality"))
+
+
+def by_club(df: DataFrame) -> DataFrame:
+    """Per club: squad size, mean Overall, squad value and wage bill (euros), mean age; richest first."""
+    return (
+        df.filter(F.col("club").isNotNull())
+        .groupBy("club")
+        .agg(
+            F.count(F.lit(1)).alias("players"),
+            F.avg("overall").alias("mean_overall"),
+            F.sum("value_eur").alias("squad_value_eur"),
+            F.sum("wage_eur").alias("wage_bill_eur"),
+            F.avg("age").alias("mean_age"),
+        )
+        .orderBy(F.desc("squad_value_eur"), "club")
+    )
+
+
+def by_position_group(df: DataFrame) -> DataFrame:
+    """Per position group (GK, DEF, MID, FWD): players, mean Overall, value, wage, height, weight."""
+    order = F.array_position(F.array(*[F.lit(g) for g in schema.POSITION_GROUP_ORDER]), F.col("position_group"))
+    return (
+        df.filter(F.col("position_group").isNotNull())
+        .groupBy("position_group")
+        .agg(
+            F.count(F.lit(1)).alias("players"),
+            F.avg("overall").alias("mean_overall"),
+            F.median("overall").alias("median_overall"),
+            F.avg("value_eur").alias("mean_value_eur"),
+            F.avg("wage_eur").alias("mean_wage_eur"),
+            F.avg("height_cm").alias("mean_height_cm"),
+            F.avg("weight_kg").alias("mean_weight_kg"),
+        )
+        .orderBy(order)
+    )
+
+
+def by_age(df: DataFrame) -> DataFrame:
+    """Overall and Potential by age: players, means and the mean growth still expected (Potential - Overall)."""
+    return (
+        df.filter(F.col("age").isNotNull())
+        .groupBy("age")
+        .agg(
+            F.count(F.lit(1)).alias("players"),
+            F.avg("overall").alias("mean_overall"),
+            F.median("overall").alias("median_overall"),
+            F.avg("potential").alias("mean_potential"),
+            F.avg(F.col("potential") - F.col("overall")).alias("mean_gap"),
+        )
+        .orderBy("age")
+    )
+
+
+def potential_gaps(df: DataFrame, max_age: int, top: int) -> DataFrame:
+    """The ``top`` players aged ``max_age`` or younger with the biggest Potential - Overall gap.
+
+    Ties are broken by Potential, then player id, so the list is the same on every run.
+    """
+    return (
+        df.filter(F.col("age") <= max_age)
+        .withColumn("gap", F.col("potential") - F.col("overall"))
+        .orderBy(F.desc("gap"), F.desc("potential"), F.asc("player_id"))
+        .limit(top)
+        .select("player_id", "name", "age", "nationality", "club", "position", "overall", "potential", "gap", "value_eur")
+    )
+
+
+def value_by_overall(df: DataFrame) -> DataFrame:
+    """Market value and wage against Overall: players, mean and median value, mean wage per rating."""
+    return (
+        df.filter(F.col("overall").isNotNull() & F.col("value_eur").isNotNull())
+        .groupBy("overall")
+        .agg(
+            F.count(F.lit(1)).alias("players"),
+            F.avg("value_eur").alias("mean_value_eur"),
+            F.median("value_eur").alias("median_value_eur"),
+            F.max("value_eur").alias("max_value_eur"),
+            F.avg("wage_eur").alias("mean_wage_eur"),
+        )
+        .orderBy("overall")
+    )
+
+
+def value_overall_correlation(df: DataFrame) -> dict[str, float | None]:
+    """Pearson correlation of Overall with value and with log10(1 + value), over all valued players."""
+    row = df.agg(
+        F.corr("overall", "value_eur").alias("pearson_value"),
+        F.corr("overall", F.log10(F.col("value_eur") + 1)).alias("pearson_log10_value"),
+    ).first()
+    return {k: (None if row[k] is None else float(row[k])) for k in ("pearson_value", "pearson_log10_value")}
+
+
+def preferred_foot(df: DataFrame) -> DataFrame:
+    """Players and share by preferred foot, overall and within each position group (``ALL`` = everyone)."""
+    base = df.filter(F.col("preferred_foot").isNotNull())
+    per_group = base.filter(F.col("position_group").isNotNull()).groupBy("position_group", "preferred_foot").count()
+    overall = base.groupBy(F.lit("ALL").alias("position_group"), "preferred_foot").count()
+    counts = per_group.unionByName(overall)
+    totals = counts.groupBy("position_group").agg(F.sum("count").alias("total"))
+    return (counts.join(totals, "position_group")
+            .withColumn("share", F.col("count") / F.col("total"))
+            .select("position_group", "preferred_foot", F.col("count").alias("players"), "share")
+            .orderBy("position_group", "preferred_foot"))
+
+
+def overall_histogram(df: DataFrame) -> DataFrame:
+    """Players per Overall rating (all players)."""
+    return df.filter(F.col("overall").isNotNull()).groupBy("overall").count().orderBy("overall")
+
+
+def skill_correlations(df: DataFrame, columns: list[str] | None = None) -> tuple[list[str], list[list[float]]]:
+    """Pearson correlation matrix of the skill attributes, computed distributed by ``pyspark.ml.stat.Correlation``.
+
+    Players with any skill missing are left out (the attributes are missing together in the data).
+    Returns the column names and the matrix as nested lists.
+    """
+    from pyspark.ml.feature import VectorAssembler
+    from pyspark.ml.stat import Correlation
+
+    cols = columns or schema.SKILL_TARGETS
+    complete = df.select(*cols).dropna()
+    vectors = VectorAssembler(inputCols=cols, outputCol="features", handleInvalid="error").transform(complete)
+    matrix = Correlation.corr(vectors, "features", method="pearson").first()[0].toArray()
+    return cols, [[float(v) for v in row] for row in matrix]
+
+
+def correlation_long(cols: list[str], matrix: list[list[float]]) -> list[tuple[str, str, float]]:
+    """The upper triangle of a correlation matrix as (a, b, r) rows, strongest |r| first."""
+    rows = [(cols[i], cols[j], matrix[i][j]) for i in range(len(cols)) for j in range(i + 1, len(cols))]
+    return sorted(rows, key=lambda r: (-abs(r[2]), r[0], r[1]))
+
+
+def scatter_sample(df: DataFrame, size: int, seed: int) -> DataFrame:
+    """A bounded, seeded sample of players for the value-vs-Overall scatter.
+
+    The rows with the smallest hash of (player_id, seed) are taken: a top-k that Spark computes
+    per partition and merges, so it is the same on every run and never collects more than ``size``.
+    """
+    return (
+        df.filter(F.col("value_eur").isNotNull() & F.col("overall").isNotNull())
+        .withColumn("_h", F.xxhash64("player_id", "row_index", F.lit(seed)))
+        .orderBy("_h")
+        .limit(size)
+        .select("player_id", "name", "age", "nationality", "club", "position_group", "overall", "potential",
+                "value_eur", "wage_eur")
+    )

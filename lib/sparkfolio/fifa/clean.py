@@ -1,0 +1,325 @@
+"""Turn the text columns of the FIFA 19 CSV into a typed ``players`` table and a ``rejects`` table.
+
+Everything is a Spark built-in expression (regexp_extract, try_cast, try_to_date, when...), so the
+cleaning runs in the JVM on the executors, at any size, with no Python UDF.
+
+Rules for what happens to a value:
+
+* empty -> null, counted as *missing* for its column;
+* present but unparseable or out of range -> null in ``players`` **and** one row in ``rejects``
+  (column, raw value, reason);
+* a missing or bad value in a key column (ID, Name, Age, Nationality, Overall, Potential), or a
+  malformed CSV line, drops the whole row: it cannot be aggregated. It is in ``rejects`` with
+  ``row_dropped = true``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from sparkfolio.fifa import schema
+from sparkfolio.fifa.source import CORRUPT_COLUMN
+
+#: Key columns: without them a row cannot be aggregated, so a bad value drops the row.
+KEY_COLUMNS = ("ID", "Name", "Age", "Nationality", "Overall", "Potential")
+
+
+# --- parsers: trimmed text -> the typed value, or null when the text is not a valid value ------
+def parse_money(t: Column) -> Column:
+    """``€110.5M`` / ``€565K`` / ``€0`` -> whole euros (long)."""
+    number = F.regexp_extract(t, schema.MONEY_RE, 1).try_cast("double")
+    unit = F.upper(F.regexp_extract(t, schema.MONEY_RE, 2))
+    mult = F.when(unit == "M", F.lit(1e6)).when(unit == "K", F.lit(1e3)).otherwise(F.lit(1.0))
+    return F.when(t.rlike(schema.MONEY_RE), F.round(number * mult).cast("long"))
+
+
+def parse_int(lo: int, hi: int) -> Callable[[Column], Column]:
+    """Whole numbers in ``[lo, hi]`` (``5.0`` accepted)."""
+
+    def _parse(t: Column) -> Column:
+        value = t.try_cast("double")
+        return F.when(t.rlike(schema.INTEGER_RE) & value.between(lo, hi), value.cast("int"))
+
+    return _parse
+
+
+def parse_long_id(t: Column) -> Column:
+    """A non-negative whole-number identifier (long)."""
+    return F.when(t.rlike(r"^[0-9]{1,18}$"), t.try_cast("long"))
+
+
+def parse_height(t: Column) -> Column:
+    """``5'7`` -> centimetres, one decimal."""
+    feet = F.regexp_extract(t, schema.HEIGHT_RE, 1).try_cast("int")
+    inches = F.regexp_extract(t, schema.HEIGHT_RE, 2).try_cast("int")
+    cm = F.round((feet * 12 + inches) * schema.INCH_CM, 1)
+    return F.when(t.rlike(schema.HEIGHT_RE) & cm.between(*schema.HEIGHT_CM_RANGE), cm)
+
+
+def parse_weight(t: Column) -> Column:
+    """``159lbs`` -> kilograms, one decimal."""
+    lbs = F.regexp_extract(t, schema.WEIGHT_RE, 1).try_cast("double")
+    kg = F.round(lbs * schema.POUND_KG, 1)
+    return F.when(t.rlike(schema.WEIGHT_RE) & kg.between(*schema.WEIGHT_KG_RANGE), kg)
+
+
+def parse_date(t: Column) -> Column:
+    """``Jul 1, 2004`` -> date (``Feb 30, 2019`` is rejected, not rolled over)."""
+    value = F.when(t.rlike(schema.DATE_RE), F.try_to_date(t, schema.DATE_FORMAT))
+    return F.when(F.year(value).between(*schema.YEAR_RANGE), value)
+
+
+def parse_contract_year(t: Column) -> Column:
+    """``2021`` or a loan's end date ``Jun 30, 2019`` -> the year the contract runs until."""
+    year = F.regexp_extract(t, schema.CONTRACT_RE, 1).try_cast("int")
+    return F.when(t.rlike(schema.CONTRACT_RE) & year.between(*schema.YEAR_RANGE), year)
+
+
+def parse_choice(mapping: dict[str, Any]) -> Callable[[Column], Column]:
+    """One of a fixed set of words (case-insensitive) -> its mapped value."""
+
+    def _parse(t: Column) -> Column:
+        key = F.lower(t)
+        return _case([(key == k.lower(), F.lit(v)) for k, v in mapping.items()])
+
+    return _parse
+
+
+def parse_text(t: Column) -> Column:
+    """Free text, valid unless it holds U+FFFD (bytes the configured encoding could not decode)."""
+    return F.when(~t.contains("\ufffd"), t)
+
+
+def parse_position(t: Column) -> Column:
+    """A pitch position code (``ST``, ``LCB``...), upper-cased."""
+    code = F.upper(t)
+    return F.when(code.isin(list(schema.POSITION_GROUPS)), code)
+
+
+def position_group(position: Column) -> Column:
+    """GK / DEF / MID / FWD of a cleaned position code (null stays null)."""
+    return _case([(position.isin([p for p, g in schema.POSITION_GROUPS.items() if g == group]), F.lit(group))
+                  for group in schema.POSITION_GROUP_ORDER])
+
+
+def _case(branches: list[tuple[Column, Column]]) -> Column:
+    """``CASE WHEN c1 THEN v1 WHEN c2 THEN v2 ... END`` (null when no branch matches)."""
+    expr = F.when(*branches[0])
+    for cond, value in branches[1:]:
+        expr = expr.when(cond, value)
+    return expr
+
+
+def parse_work_rate(t: Column) -> Column:
+    """``High/ Medium`` -> array(attack, defence)."""
+    return F.when(t.rlike(schema.WORK_RATE_RE), F.array(F.regexp_extract(t, schema.WORK_RATE_RE, 1),
+                                                        F.regexp_extract(t, schema.WORK_RATE_RE, 2)))
+
+
+def parse_position_rating(t: Column) -> Column:
+    """``88+2`` -> array(88, 2)."""
+    base = F.regexp_extract(t, schema.POSITION_RATING_RE, 1).try_cast("int")
+    bonus = F.regexp_extract(t, schema.POSITION_RATING_RE, 2).try_cast("int")
+    return F.when(t.rlike(schema.POSITION_RATING_RE) & base.between(*schema.RATING_RANGE), F.array(base, bonus))
+
+
+@dataclass(frozen=True)
+class Field:
+    """One CSV column: where it goes, how it is parsed and what a valid value looks like."""
+
+    source: str
+    target: str
+    parse: Callable[[Column], Column]  # the typed value, null when the text is not valid
+    expected: str
+    dtype: str
+
+
+_RATING = parse_int(*schema.RATING_RANGE)
+FIELDS: list[Field] = [
+    Field("ID", "player_id", parse_long_id, "a whole-number player id", "long"),
+    Field("Name", "name", parse_text, "text", "string"),
+    Field("Age", "age", parse_int(*schema.AGE_RANGE), f"an age {schema.AGE_RANGE[0]}-{schema.AGE_RANGE[1]}", "int"),
+    Field("Photo", "photo_url", parse_text, "text", "string"),
+    Field("Nationality", "nationality", parse_text, "text", "string"),
+    Field("Flag", "flag_url", parse_text, "text", "string"),
+    Field("Overall", "overall", _RATING, "a rating 0-100", "int"),
+    Field("Potential", "potential", _RATING, "a rating 0-100", "int"),
+    Field("Club", "club", parse_text, "text", "string"),
+    Field("Club Logo", "club_logo_url", parse_text, "text", "string"),
+    Field("Value", "value_eur", parse_money, "a euro amount like €110.5M, €565K or €0", "long"),
+    Field("Wage", "wage_eur", parse_money, "a euro amount like €565K or €0", "long"),
+    Field("Special", "special", parse_int(0, 5000), "a whole number 0-5000", "int"),
+    Field("Preferred Foot", "preferred_foot", parse_choice({"Left": "Left", "Right": "Right"}), "Left or Right", "string"),
+    Field("International Reputation", "international_reputation", parse_int(1, 5), "a whole number 1-5", "int"),
+    Field("Weak Foot", "weak_foot", parse_int(1, 5), "a whole number 1-5", "int"),
+    Field("Skill Moves", "skill_moves", parse_int(1, 5), "a whole number 1-5", "int"),
+    Field("Work Rate", "_work_rate", parse_work_rate, "attack/defence like 'High/ Medium'", "array<string>"),
+    Field("Body Type", "body_type", parse_text, "text", "string"),
+    Field("Real Face", "real_face", parse_choice({"Yes": True, "No": False}), "Yes or No", "boolean"),
+    Field("Position", "position", parse_position, "a position code like ST, LCB, CAM or GK", "string"),
+    Field("Jersey Number", "jersey_number", parse_int(1, 99), "a whole number 1-99", "int"),
+    Field("Joined", "joined", parse_date, "a date like 'Jul 1, 2004'", "date"),
+    Field("Loaned From", "loaned_from", parse_text, "text", "string"),
+    Field("Contract Valid Until", "contract_until", parse_contract_year, "a year like 2021 or a date like 'Jun 30, 2019'", "int"),
+    Field("Height", "height_cm", parse_height, "feet'inches like 5'7", "double"),
+    Field("Weight", "weight_kg", parse_weight, "pounds like 159lbs", "double"),
+    *[Field(p, f"_pr_{p.lower()}", parse_position_rating, "a rating like 88+2", "array<int>")
+      for p in schema.POSITION_RATING_COLUMNS],
+    *[Field(s, t, _RATING, "a rating 0-100", "int") for s, t in schema.SKILL_COLUMNS.items()],
+    Field("Release Clause", "release_clause_eur", parse_money, "a euro amount like €226.5M", "long"),
+]
+
+#: The cleaned table's columns, in order.
+PLAYER_COLUMNS: list[str] = (
+    ["row_index", "player_id", "name", "age", "nationality", "overall", "potential", "club",
+     "value_eur", "wage_eur", "release_clause_eur", "special", "preferred_foot", "international_reputation",
+     "weak_foot", "skill_moves", "work_rate_attack", "work_rate_defence", "body_type", "real_face",
+     "position", "position_group", "jersey_number", "joined", "loaned_from", "contract_until",
+     "height_cm", "weight_kg"]
+    + [schema.position_rating_column(p) for p in schema.POSITION_RATING_COLUMNS]
+    + ["position_rating_bonus"] + schema.SKILL_TARGETS + ["photo_url", "flag_url", "club_logo_url"]
+)
+
+ERROR_TYPE = "array<struct<column:string,raw_value:string,reason:string,drops_row:boolean>>"
+
+
+def parse_players(raw: DataFrame, header: list[str]) -> DataFrame:
+    """Typed columns of every CSV row, with its problems listed beside it.
+
+    Parameters
+    ----------
+    raw:
+        The CSV as text columns (:func:`sparkfolio.fifa.source.read_players_csv`).
+    header:
+        The file's normalised header (the index column as ``""``).
+
+    Returns
+    -------
+    DataFrame
+        :data:`PLAYER_COLUMNS` plus ``_source_file``, ``_raw_id``, ``_raw_name``, ``_errors``
+        (array of column / raw value / reason / drops_row), ``_missing`` (names of the empty
+        columns) and ``_dropped``.
+    """
+    present = set(header)
+    spark_names = list(raw.columns)
+    # The index column is the first column when its header cell is empty (Spark calls it _c0).
+    index_col = spark_names[0] if header and header[0] == schema.INDEX_COLUMN else None
+    fields = [f for f in FIELDS if f.source in present]
+
+    # Three narrow steps rather than one huge expression: trimmed text, then typed values, then
+    # the error list built from the two. Each value is computed once and only referenced after.
+    texts = raw.select(
+        *[F.trim(F.col(f"`{f.source}`")).alias(f"_t{i}") for i, f in enumerate(fields)],
+        (F.trim(F.col(f"`{index_col}`")) if index_col else F.lit(None).cast("string")).alias("_t_index"),
+        F.col("_metadata.file_path").alias("_source_file"),
+        F.col(CORRUPT_COLUMN).alias("_corrupt"),
+    )
+    typed = texts.select(
+        "*",
+        *[F.when(F.col(f"_t{i}") != "", f.parse(F.col(f"_t{i}"))).cast(f.dtype).alias(f"_v{i}")
+          for i, f in enumerate(fields)],
+    )
+
+    errors: list[Column] = []
+    missing: list[Column] = []
+    for i, f in enumerate(fields):
+        text, value = F.col(f"_t{i}"), F.col(f"_v{i}")
+        is_missing = text.isNull() | (text == "")
+        key = f.source in KEY_COLUMNS
+        errors.append(F.when(~is_missing & value.isNull(), _error(f.source, text, f"not {f.expected}", key)))
+        if key:
+            errors.append(F.when(is_missing, _error(f.source, F.lit(None), "missing key value", True)))
+        missing.append(F.when(is_missing, F.lit(f.source)))
+    corrupt = F.col("_corrupt")
+    errors.append(F.when(corrupt.isNotNull(), _error(
+        "(line)", F.substring(corrupt, 1, 1000), "malformed CSV line: its field count differs from the header", True)))
+
+    values: dict[str, Column] = {f.target: F.lit(None).cast(f.dtype) for f in FIELDS}
+    values.update({f.target: F.col(f"_v{i}") for i, f in enumerate(fields)})
+    work_rate = values.pop("_work_rate")
+    ratings = {p: values.pop(f"_pr_{p.lower()}") for p in schema.POSITION_RATING_COLUMNS}
+    values["work_rate_attack"] = work_rate.getItem(0)
+    values["work_rate_defence"] = work_rate.getItem(1)
+    for p, arr in ratings.items():
+        values[schema.position_rating_column(p)] = arr.getItem(0)
+    # The in-form bonus is the same at every position; take it from the first rating present.
+    values["position_rating_bonus"] = F.coalesce(*[arr.getItem(1) for arr in ratings.values()])
+    values["position_group"] = position_group(values["position"])
+    values["row_index"] = F.col("_t_index").try_cast("long")
+
+    raw_id = F.col(f"_t{[f.source for f in fields].index('ID')}") if "ID" in present else F.lit(None).cast("string")
+    raw_name = F.col(f"_t{[f.source for f in fields].index('Name')}") if "Name" in present else F.lit(None).cast("string")
+    parsed = typed.select(
+        *[values[c].alias(c) for c in PLAYER_COLUMNS],
+        "_source_file",
+        raw_id.alias("_raw_id"),
+        raw_name.alias("_raw_name"),
+        F.filter(F.array(*errors), lambda e: e.isNotNull()).alias("_errors"),
+        F.filter(F.array(*missing), lambda m: m.isNotNull()).alias("_missing"),
+    )
+    return parsed.withColumn("_dropped", F.exists("_errors", lambda e: e["drops_row"]))
+
+
+def _error(column: str, raw_value: Column, reason: str, drops_row: bool) -> Column:
+    return F.struct(F.lit(column).alias("column"), raw_value.cast("string").alias("raw_value"),
+                    F.lit(reason).alias("reason"), F.lit(drops_row).alias("drops_row"))
+
+
+def players(parsed: DataFrame) -> DataFrame:
+    """The cleaned players: every row that was not dropped, :data:`PLAYER_COLUMNS` only."""
+    return parsed.filter(~F.col("_dropped")).select(*PLAYER_COLUMNS)
+
+
+def rejects(parsed: DataFrame) -> DataFrame:
+    """One row per bad value or malformed line: where it was, what it was and why it was rejected."""
+    return (
+        parsed.filter(F.size("_errors") > 0)
+        .select("_source_file", "row_index", "_raw_id", "_raw_name", "_dropped", F.explode("_errors").alias("e"))
+        .select(
+            F.col("_source_file").alias("source_file"),
+            "row_index",
+            F.col("_raw_id").try_cast("long").alias("player_id"),
+            F.col("_raw_name").alias("name"),
+            F.col("e.column").alias("column"),
+            F.col("e.raw_value").alias("raw_value"),
+            F.col("e.reason").alias("reason"),
+            F.col("_dropped").alias("row_dropped"),
+        )
+    )
+
+
+def quality_summary(parsed: DataFrame) -> dict[str, Any]:
+    """Rows read, kept and dropped, and per column the missing and rejected value counts.
+
+    One pass over ``parsed`` plus two small grouped counts; only tens of numbers reach the driver.
+    """
+    totals = parsed.agg(
+        F.count(F.lit(1)).alias("rows_read"),
+        F.count_if(F.col("_dropped")).alias("rows_dropped"),
+        F.count_if(F.size("_errors") > 0).alias("rows_with_rejects"),
+        F.sum(F.size("_errors")).alias("values_rejected"),
+    ).first()
+    missing_rows = (parsed.select(F.explode("_missing").alias("column")).groupBy("column").count().collect())
+    reject_rows = (parsed.select(F.explode("_errors").alias("e"))
+                   .groupBy(F.col("e.column").alias("column"), F.col("e.reason").alias("reason")).count().collect())
+    rows_read = int(totals["rows_read"])
+    return {
+        "rows_read": rows_read,
+        "rows_dropped": int(totals["rows_dropped"] or 0),
+        "rows_kept": rows_read - int(totals["rows_dropped"] or 0),
+        "rows_with_rejects": int(totals["rows_with_rejects"] or 0),
+        "values_rejected": int(totals["values_rejected"] or 0),
+        "missing_by_column": {r["column"]: int(r["count"]) for r in sorted(missing_rows, key=lambda r: r["column"])},
+        "rejects_by_column": _nested_counts(reject_rows),
+    }
+
+
+def _nested_counts(rows: list[Any]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for r in sorted(rows, key=lambda r: (r["column"], r["reason"])):
+        out.setdefault(r["column"], {})[r["reason"]] = int(r["count"])
+    return out

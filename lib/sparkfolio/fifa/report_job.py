@@ -1,0 +1,194 @@
+"""``fifa-report``: clean the FIFA 19 player CSV and report on it.
+
+Reads the Kaggle ``data.csv`` (or generated files in the same format, a folder or a glob), writes
+the cleaned ``players`` and the ``rejects`` tables, the aggregate tables (per nation, club,
+position group, age...), ``metrics.json``, seaborn PNGs, offline plotly pages and ``report.html``.
+All aggregation runs in Spark; the driver only receives the small aggregated tables.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from sparkfolio.fifa import aggregate, clean, compare, geo, html_report, interactive, plots
+from sparkfolio.fifa.source import read_players_csv
+from sparkfolio.runtime.errors import DataQualityError, InputError
+from sparkfolio.runtime.job import JobContext
+from sparkfolio.runtime.output import JobOutput
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReportConfig:
+    """Settings of ``fifa-report`` (``conf/fifa_report.yaml`` mirrors these defaults)."""
+
+    encoding: str = field(default="UTF-8", metadata={"help": "text encoding of the CSV (the Kaggle file is UTF-8 with a BOM)"})
+    multi_line: bool = field(default=False, metadata={"help": "allow line breaks inside quoted fields (makes each file one task)"})
+    min_nation_players: int = field(default=100, metadata={"help": "nations with fewer players are left out of by_nation"})
+    plot_nations: int = field(default=12, metadata={"help": "nations with most players in the box plot"})
+    reference_nation: str = field(default="England", metadata={"help": "the nation the seed observation is about"})
+    compare_nations: list[str] = field(default_factory=lambda: ["Spain", "France", "Germany", "Brazil", "Argentina"],
+                                       metadata={"help": "nations compared with the reference"})
+    high_rating: int = field(default=80, metadata={"help": "Overall counted as top class in the comparison"})
+    young_max_age: int = field(default=21, metadata={"help": "oldest age in the Potential - Overall gap list"})
+    top_gaps: int = field(default=20, metadata={"help": "length of the Potential - Overall gap list"})
+    top_clubs: int = field(default=20, metadata={"help": "clubs listed in metrics.json and the report"})
+    scatter_sample: int = field(default=5000, metadata={"help": "players drawn for the value-vs-Overall scatter"})
+    max_reject_fraction: float = field(default=0.01, metadata={"help": "fail when more rows than this are dropped"})
+    seed: int = field(default=42, metadata={"help": "seed of the scatter sample"})
+
+
+TABLES = ["players", "rejects", "by_nation", "nation_overall_hist", "nation_map", "by_club", "by_position_group",
+          "by_age", "potential_gaps", "value_by_overall", "preferred_foot", "overall_hist", "skill_correlations",
+          "nation_comparison"]
+
+
+def run(ctx: JobContext) -> None:
+    """Clean, aggregate, test, plot and publish (see the module docstring)."""
+    cfg: ReportConfig = ctx.config
+    spark = ctx.spark
+    raw, header = read_players_csv(spark, ctx.input, cfg.encoding, cfg.multi_line)
+    parsed = clean.parse_players(raw, header).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        with JobOutput(spark, ctx.output) as out:
+            metrics: dict[str, Any] = {"input": ctx.input, "config": asdict(cfg)}
+            quality = clean.quality_summary(parsed)
+            metrics["quality"] = quality
+            if quality["rows_read"] == 0:
+                raise InputError(f"{ctx.input}: the file has a header but no player rows")
+            out.write_table("rejects", clean.rejects(parsed).coalesce(max(1, min(8, quality["values_rejected"] // 100000 + 1))))
+            _check_quality(out, quality, cfg, ctx.input, metrics)
+            out.write_table("players", clean.players(parsed))
+            parsed.unpersist()
+            players = spark.read.parquet(out.path("players"))
+            _analyse(ctx, cfg, out, players, metrics)
+    finally:
+        parsed.unpersist()
+
+
+def _check_quality(out: JobOutput, quality: dict[str, Any], cfg: ReportConfig, where: str, metrics: dict[str, Any]) -> None:
+    """Publish only rejects and metrics and stop when too many rows were dropped."""
+    fraction = quality["rows_dropped"] / quality["rows_read"]
+    quality["rows_dropped_fraction"] = fraction
+    if fraction <= cfg.max_reject_fraction:
+        return
+    worst = max(((col, reason, n) for col, reasons in quality["rejects_by_column"].items() for reason, n in reasons.items()),
+                key=lambda t: t[2], default=("?", "?", 0))
+    out.write_json("metrics.json", metrics)
+    out.keep_only(["rejects", "metrics.json"])
+    raise DataQualityError(
+        f"{where}: {quality['rows_dropped']:,} of {quality['rows_read']:,} rows dropped ({100 * fraction:.1f}% > "
+        f"max_reject_fraction {100 * cfg.max_reject_fraction:g}%); most common: {worst[0]} {worst[1]} ({worst[2]:,} rows); "
+        "see the rejects table (wrong encoding or file layout?)")
+
+
+def _small(out: JobOutput, name: str, df: DataFrame, sort: list[str] | None = None) -> pd.DataFrame:
+    """Write a small aggregate table as one Parquet file and return it as pandas (read back, not recomputed)."""
+    out.write_table(name, df.coalesce(1))
+    frame = df.sparkSession.read.parquet(out.path(name)).toPandas()
+    if sort:
+        frame = frame.sort_values(sort, kind="stable").reset_index(drop=True)
+    return frame
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def _analyse(ctx: JobContext, cfg: ReportConfig, out: JobOutput, players: DataFrame, metrics: dict[str, Any]) -> None:
+    spark = ctx.spark
+    players_n = metrics["quality"]["rows_kept"]
+
+    nation_hist = _small(out, "nation_overall_hist", aggregate.nation_overall_histogram(players), ["nationality", "overall"])
+    by_nation = _small(out, "by_nation", aggregate.by_nation(players, cfg.min_nation_players, cfg.high_rating))
+    by_nation = by_nation.sort_values(["mean_overall", "nationality"], ascending=[False, True]).reset_index(drop=True)
+    nation_stats = _small(out, "nation_map", aggregate.nation_map_stats(players), ["nationality"])
+    by_club = _small(out, "by_club", aggregate.by_club(players))
+    by_club = by_club.sort_values(["squad_value_eur", "club"], ascending=[False, True]).reset_index(drop=True)
+    by_group = _small(out, "by_position_group", aggregate.by_position_group(players))
+    by_age = _small(out, "by_age", aggregate.by_age(players), ["age"])
+    gaps = _small(out, "potential_gaps", aggregate.potential_gaps(players, cfg.young_max_age, cfg.top_gaps))
+    gaps = gaps.sort_values(["gap", "potential", "player_id"], ascending=[False, False, True]).reset_index(drop=True)
+    value_by_overall = _small(out, "value_by_overall", aggregate.value_by_overall(players), ["overall"])
+    foot = _small(out, "preferred_foot", aggregate.preferred_foot(players), ["position_group", "preferred_foot"])
+    overall_hist = _small(out, "overall_hist", aggregate.overall_histogram(players), ["overall"])
+    cols, matrix = aggregate.skill_correlations(players)
+    corr_rows = aggregate.correlation_long(cols, matrix)
+    out.write_table("skill_correlations", spark.createDataFrame(
+        [(a, b, r) for a, b, r in corr_rows], "a string, b string, r double").coalesce(1))
+    value_corr = aggregate.value_overall_correlation(players)
+    comparison = compare.compare_nations(nation_hist, cfg.reference_nation, cfg.compare_nations, cfg.high_rating)
+    cmp_rows = comparison["comparisons"]
+    out.write_table("nation_comparison", spark.createDataFrame(
+        pd.DataFrame(cmp_rows) if cmp_rows else pd.DataFrame({"nation": pd.Series(dtype=str)})).coalesce(1))
+    countries, unmapped = geo.map_frame(nation_stats)
+    sample = aggregate.scatter_sample(players, cfg.scatter_sample, cfg.seed).toPandas()
+    sample = sample.sort_values("player_id").reset_index(drop=True)
+
+    by_group_order = {g: i for i, g in enumerate(["GK", "DEF", "MID", "FWD"])}
+    by_group = by_group.sort_values("position_group", key=lambda s: s.map(by_group_order)).reset_index(drop=True)
+    metrics.update({
+        "players": players_n,
+        "nations": int(nation_stats.shape[0]),
+        "clubs": int(by_club.shape[0]),
+        "players_without_club": int(players_n - by_club["players"].sum()),
+        "by_nation": _records(by_nation),
+        "by_nation_top": _records(by_nation.head(15)),
+        "by_club_top": _records(by_club.head(cfg.top_clubs)),
+        "by_position_group": _records(by_group),
+        "by_age": _records(by_age),
+        "potential_gaps": _records(gaps),
+        "value_by_overall": _records(value_by_overall),
+        "value_vs_overall": value_corr,
+        "preferred_foot": {g: dict(zip(f["preferred_foot"], f["share"])) for g, f in foot.groupby("position_group")},
+        "overall_distribution": {int(o): int(c) for o, c in zip(overall_hist["overall"], overall_hist["count"])},
+        "skill_correlation_top": [{"a": a, "b": b, "r": r} for a, b, r in corr_rows[:10]],
+        "skill_correlation_weakest": [{"a": a, "b": b, "r": r} for a, b, r in sorted(corr_rows, key=lambda t: abs(t[2]))[:5]],
+        "comparison": comparison,
+        "scatter_sample_size": int(sample.shape[0]),
+        "map_countries": int(countries.shape[0]),
+        "map_unmapped_nations": unmapped,
+    })
+
+    # --- figures --------------------------------------------------------------------------
+    by_count = nation_stats.sort_values(["players", "nationality"], ascending=[False, True])["nationality"].tolist()
+    box_nations = by_count[: cfg.plot_nations]
+    for n in [cfg.reference_nation, *cfg.compare_nations]:
+        if n in by_count and n not in box_nations:
+            box_nations.append(n)
+    images = [
+        ("overall_by_nation.png", "Overall by nation"),
+        ("overall_hist.png", "Overall histogram"),
+        ("age_curve.png", "Overall and Potential by age"),
+        ("skill_correlation.png", "Skill attribute correlations"),
+    ]
+    out.write_figure("overall_by_nation.png", plots.nation_boxplot(nation_hist, box_nations, cfg.reference_nation))
+    out.write_figure("overall_hist.png", plots.overall_histogram(overall_hist))
+    out.write_figure("age_curve.png", plots.age_curve(by_age))
+    out.write_figure("skill_correlation.png", plots.correlation_heatmap(cols, matrix))
+    pages = [
+        ("value_vs_overall.html", f"Market value against Overall ({sample.shape[0]:,} sampled players, names on hover)"),
+        ("nation_map.html", "World map of mean Overall by nation"),
+    ]
+    out.write_text("value_vs_overall.html", interactive.value_scatter_html(
+        sample, f"Market value against Overall ({sample.shape[0]:,} of {players_n:,} players)"))
+    out.write_text("nation_map.html", interactive.nation_map_html(countries, "Mean Overall by nation (FIFA 19)"))
+    out.write_text("report.html", html_report.render(metrics, images, pages))
+    out.write_json("metrics.json", metrics)
+
+    q = metrics["quality"]
+    ctx.report(f"fifa-report: {players_n:,} players kept of {q['rows_read']:,} rows; {q['rows_dropped']:,} dropped, "
+               f"{q['values_rejected']:,} values rejected")
+    ctx.report(comparison["sentence"])
+    if len(by_nation):
+        top = by_nation.iloc[0]
+        ctx.report(f"best nation (>= {cfg.min_nation_players} players): {top['nationality']} mean Overall {top['mean_overall']:.2f}")
+    ctx.report(f"report: {out.final_path('report.html')}")

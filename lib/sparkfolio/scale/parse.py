@@ -1,0 +1,182 @@
+"""Raw scale-defect rows (strings, any variant) -> typed canonical plates, and the rows rejected.
+
+Every check is a built-in Spark expression evaluated on the executors in one pass; a row that fails
+any check goes to ``rejects`` with every reason found (``"rolling_temp: outside [600, 1300] (0)"``),
+never silently dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from sparkfolio.scale import schema
+
+CORRUPT = "_corrupt_record"
+SOURCE = "source_file"
+REASON = "reason"
+
+
+def read_raw(spark: Any, paths: list[str], header: list[str], java_charset: str) -> DataFrame:
+    """Read the CSV files as strings with the file's own column names, plus the corrupt-record column.
+
+    The schema is given (every column a string) so no inference pass runs over the data and a
+    malformed line (wrong number of fields, broken quoting) lands in ``_corrupt_record``.
+    """
+    fields = [T.StructField(c, T.StringType(), True) for c in header]
+    fields.append(T.StructField(CORRUPT, T.StringType(), True))
+    return (
+        spark.read.schema(T.StructType(fields))
+        .option("header", True)
+        .option("encoding", java_charset)
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", CORRUPT)
+        .option("ignoreLeadingWhiteSpace", True)
+        .option("ignoreTrailingWhiteSpace", True)
+        .csv(paths)
+        .withColumn(SOURCE, F.input_file_name())
+    )
+
+
+def rename_to_canonical(raw: DataFrame, columns: dict[str, str]) -> DataFrame:
+    """Select the mapped columns under their canonical names (still strings), keeping bookkeeping columns."""
+    return raw.select(*[F.col(f"`{src}`").alias(canon) for canon, src in columns.items()],
+                      F.col(CORRUPT), F.col(SOURCE))
+
+
+def _blank(c: Column) -> Column:
+    return c.isNull() | (F.trim(c) == "")
+
+
+def _numbered(c: Column) -> Column:
+    """``1호기`` / ``2열`` / ``3조`` / ``1`` / ``1.0`` -> the integer; anything else -> null."""
+    suffixes = "|".join(schema.NUMBERED_SUFFIXES)
+    digits = F.regexp_extract(F.trim(c), rf"^(\d+)(?:\.0+)?\s*(?:{suffixes})?$", 1)
+    return F.when(digits == "", F.lit(None).cast("int")).otherwise(digits.cast("int"))
+
+
+def _label(c: Column, mapping: dict[str, int]) -> Column:
+    """Map a label through ``mapping`` (exact after trimming); unknown -> null."""
+    expr: Column = F.lit(None).cast("int")
+    for word, code in mapping.items():
+        expr = F.when(F.trim(c) == word, F.lit(int(code))).otherwise(expr)
+    return expr
+
+
+def canonicalize(
+    df: DataFrame,
+    present: list[str],
+    labels: dict[str, dict[str, int]],
+    timestamp_format: str,
+    valid_ranges: dict[str, list[float]],
+    steel_kind_major_class: bool,
+) -> DataFrame:
+    """Type every canonical column and collect the reasons a row is invalid in ``reasons`` (array).
+
+    Parameters
+    ----------
+    df:
+        Canonical string columns (``rename_to_canonical``) with ``_corrupt_record`` and ``source_file``.
+    present:
+        The canonical columns this variant has.
+    labels:
+        Label maps for ``scale`` and ``hsb`` (file word -> 0/1).
+    timestamp_format:
+        Spark datetime pattern of ``rolling_date`` (``ddMMMyyyy:HH:mm:ss`` for ``03JAN2023:07:07:53``).
+    valid_ranges:
+        ``column -> [low, high]``: a numeric value outside is a reason to reject the row.
+    steel_kind_major_class:
+        Keep only the leading letter of ``steel_kind`` (the older file sub-divides ``C0``, ``C1``...).
+
+    Returns
+    -------
+    DataFrame
+        Typed canonical columns, ``raw`` (struct of the original strings), ``source_file`` and
+        ``reasons`` (empty array for a good row).
+    """
+    raw_struct = F.struct(*[F.col(c).alias(c) for c in present])
+    typed: dict[str, Column] = {}
+    checks: list[Column] = [F.when(F.col(CORRUPT).isNotNull(), F.lit("malformed CSV line"))]
+    for c in present:
+        col = F.col(c)
+        if c in schema.NUMERIC:
+            cast = col.try_cast("double")
+            # "NaN" casts to a double NaN in Spark; it is no measurement, so treat it as not a number.
+            value = F.when(F.isnan(cast), F.lit(None).cast("double")).otherwise(cast)
+            typed[c] = value
+            checks.append(F.when(_blank(col), F.lit(f"{c}: missing value"))
+                          .when(value.isNull(), F.concat(F.lit(f"{c}: not a number '"), col, F.lit("'"))))
+            if c in valid_ranges:
+                lo, hi = float(valid_ranges[c][0]), float(valid_ranges[c][1])
+                checks.append(F.when(value.isNotNull() & ((value < lo) | (value > hi)),
+                                     F.concat(F.lit(f"{c}: outside [{lo:g}, {hi:g}] ("), col, F.lit(")"))))
+        elif c in schema.MAPPED_LABELS:
+            value = _label(col, labels.get(c, {}))
+            typed[c] = value
+            checks.append(F.when(_blank(col), F.lit(f"{c}: missing value"))
+                          .when(value.isNull(), F.concat(F.lit(f"{c}: unknown label '"), col, F.lit("'"))))
+        elif c in schema.NUMBERED_CATEGORICAL:
+            value = _numbered(col)
+            typed[c] = value
+            checks.append(F.when(_blank(col), F.lit(f"{c}: missing value"))
+                          .when(value.isNull(), F.concat(F.lit(f"{c}: unknown label '"), col, F.lit("'"))))
+        elif c == schema.TIMESTAMP:
+            value = F.try_to_timestamp(F.trim(col), F.lit(timestamp_format))
+            typed[c] = value
+            checks.append(F.when(_blank(col), F.lit(f"{c}: missing value"))
+                          .when(value.isNull(), F.concat(F.lit(f"{c}: cannot parse '"), col,
+                                                         F.lit(f"' as {timestamp_format}"))))
+        else:  # plate_no and the string categories
+            value = F.trim(col)
+            if c == "steel_kind" and steel_kind_major_class:
+                value = F.upper(F.substring(value, 1, 1))
+            typed[c] = F.when(_blank(col), F.lit(None).cast("string")).otherwise(value)
+            checks.append(F.when(_blank(col), F.lit(f"{c}: missing value")))
+    return df.select(
+        *[v.alias(c) for c, v in typed.items()],
+        raw_struct.alias("raw"),
+        F.col(SOURCE),
+        F.filter(F.array(*checks), lambda x: x.isNotNull()).alias("reasons"),
+    )
+
+
+def flag_duplicates(df: DataFrame) -> DataFrame:
+    """Add a reason to every repeat of a ``plate_no`` already seen among the otherwise valid rows.
+
+    The first occurrence (earliest ``rolling_date``, then source file and raw text) is kept, so the
+    choice does not depend on how the input was split into partitions.
+    """
+    order = [F.col(schema.TIMESTAMP).asc_nulls_last(), F.col(SOURCE), F.to_json(F.col("raw"))] \
+        if schema.TIMESTAMP in df.columns else [F.col(SOURCE), F.to_json(F.col("raw"))]
+    valid = F.size("reasons") == 0
+    # Only valid rows compete for "first"; invalid rows are rejected for their own reasons already.
+    rank = F.when(valid, F.row_number().over(Window.partitionBy(F.col(schema.ID), valid).orderBy(*order)))
+    return df.withColumn(
+        "reasons",
+        F.when(rank > 1, F.array_append(F.col("reasons"), F.lit(f"{schema.ID}: duplicate"))).otherwise(F.col("reasons")),
+    )
+
+
+def split_valid(df: DataFrame, present: list[str]) -> tuple[DataFrame, DataFrame]:
+    """(plates, rejects): typed rows without reasons; raw rows with ``reason`` and ``source_file``."""
+    plates = df.filter(F.size("reasons") == 0).select(*present)
+    rejects = df.filter(F.size("reasons") > 0).select(
+        *[F.col(f"raw.{c}").alias(c) for c in present],
+        F.col(SOURCE),
+        F.array_join("reasons", "; ").alias(REASON),
+    )
+    return plates, rejects
+
+
+def reject_reason_counts(rejects: DataFrame) -> DataFrame:
+    """How many rejected rows carry each reason kind (``rolling_temp: outside [600, 1300]``...).
+
+    The offending value is cut from each reason so equal problems count together.
+    """
+    kinds = F.transform(F.split(F.col(REASON), "; "),
+                        lambda r: F.regexp_replace(r, r"( ?'[^']*'.*| \([^)]*\))$", ""))
+    return (rejects.select(F.explode(F.array_distinct(kinds)).alias("reason_kind"))
+            .groupBy("reason_kind").count().orderBy(F.desc("count"), "reason_kind"))
