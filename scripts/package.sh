@@ -2,9 +2,9 @@
 # Build what spark-submit needs to run sparkfolio jobs on a cluster, into dist/:
 #   dist/sparkfolio.zip          the library, for --py-files (importable as `sparkfolio`)
 #   dist/sparkfolio-conf.tar.gz  conf/ (job YAML + Spark profiles), for --archives ...#conf
-#   dist/sparkfolio-env.tar.gz   a venv-pack archive of the runtime dependencies (pandas, pyarrow,
-#                                OpenCV, librosa... and sparkfolio itself, non-editable), for
-#                                --archives ...#environment; skipped with --no-env
+#   dist/sparkfolio-env.tar.gz   a venv-pack archive of the third-party runtime dependencies
+#                                (pandas, pyarrow, OpenCV, librosa...), for --archives ...#environment;
+#                                skipped with --no-env
 # and print the spark-submit command lines for YARN, Kubernetes and standalone.
 #
 # usage: scripts/package.sh [--no-env] [--dist DIR] [--python-prefix PREFIX]
@@ -17,7 +17,10 @@
 # venv-pack refuses editable installs, and .venv also holds the test and notebook tools that a
 # cluster does not need. It gets the runtime requirements at the exact versions of .venv (pip
 # freeze as constraints) minus pyspark, which every cluster node already has in the version of
-# its Spark, plus a regular (non-editable) install of sparkfolio.
+# its Spark. sparkfolio itself is deliberately NOT in it: the library travels only as
+# sparkfolio.zip (--py-files), built from the same checkout as the jobs/*.py being submitted, so
+# an environment archive built last week can never run last week's code (a forgotten --py-files
+# fails with "No module named 'sparkfolio'" instead).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -110,19 +113,15 @@ if ((WITH_ENV)); then
   grep -v -i -E '^[[:space:]]*pyspark([<>=!~ ;#]|$)' requirements.txt > build/pack-requirements.txt
   "$PACK/bin/python" -m pip install -q --upgrade pip
   "$PACK/bin/python" -m pip install -q -r build/pack-requirements.txt -c build/pack-constraints.txt
-  # A regular install of the library from a clean copy of the sources (no egg-info, no build/
-  # left in lib/); --no-deps because pyspark comes from the cluster.
-  SRC=$(mktemp -d)
-  trap 'rm -rf "$SRC"' EXIT
-  cp setup.py requirements.txt "$SRC/"
-  mkdir -p "$SRC/lib"
-  cp -r lib/sparkfolio "$SRC/lib/"
-  find "$SRC" -name __pycache__ -prune -exec rm -rf {} +
-  "$PACK/bin/python" -m pip install -q --no-deps "$SRC"
-  "$PACK/bin/python" -c 'import sparkfolio, pandas, pyarrow, numpy; assert "site-packages" in sparkfolio.__file__'
-  PACK_ARGS=(-p "$PACK" -o "$DIST/sparkfolio-env.tar.gz" --force)
+  "$PACK/bin/python" -c 'import pandas, pyarrow, numpy, yaml, cv2, librosa, statsmodels'
+  if "$PACK/bin/python" -c 'import sparkfolio' 2>/dev/null; then
+    echo "package.sh: error: $PACK must not contain sparkfolio (it ships as sparkfolio.zip)" >&2
+    exit 1
+  fi
+  PACK_ARGS=(-p "$PACK" -o "$DIST/sparkfolio-env.tar.gz" --force --quiet)
   [[ -n $PYTHON_PREFIX ]] && PACK_ARGS+=(--python-prefix "$PYTHON_PREFIX")
   "$VENV/bin/venv-pack" "${PACK_ARGS[@]}"
+  chmod 644 "$DIST/sparkfolio-env.tar.gz"  # venv-pack leaves it 0600; the cluster user must read it
   echo "package: $DIST/sparkfolio-env.tar.gz ($(du -h "$DIST/sparkfolio-env.tar.gz" | cut -f1);" \
        "python links to ${PYTHON_PREFIX:-$(dirname "$(dirname "$BASE_PY")")} on every node)"
 fi

@@ -10,14 +10,58 @@ result must equal an in-process local run of the same job and settings.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
+
+from sparkfolio.runtime.cluster import StandaloneCluster, stop_process_group
 
 from tests.conftest import REPO
 from tests.e2e.test_cli import INGEST_SETTINGS, assert_same_output, netflix_input, reference_ingest
 
 pytestmark = pytest.mark.cluster
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a live (not zombie) process is in group ``pgid``.
+
+    Killed orphans are reparented to PID 1 and stay zombies until it reaps them, which a
+    container's init may do late; a zombie runs nothing, so only live members count.
+    """
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        state, pgrp = fields[0], int(fields[2])
+        if pgrp == pgid and state != "Z":
+            return True
+    return False
+
+
+def test_stop_process_group_ends_children_that_ignore_sigterm():
+    """A leader and its children all ignore SIGTERM: SIGKILL after the grace period ends all."""
+    proc = subprocess.Popen(["bash", "-c", 'trap "" TERM; sleep 300 & sleep 300 & wait'], start_new_session=True)
+    time.sleep(0.3)
+    stop_process_group(proc, timeout=0.5)
+    assert proc.returncode is not None
+    assert not _group_alive(proc.pid)
+
+
+def test_submit_command_is_client_mode_on_loopback(tmp_path):
+    cluster = StandaloneCluster(base_dir=tmp_path)  # not started: building a command needs no daemon
+    cluster.master_port = 7177
+    cmd = cluster.submit_command("jobs/netflix_ingest.py", ["--input", "in"], py_files=["a.zip", "b.zip"],
+                                 conf={"spark.ui.enabled": "true"})
+    assert cmd[0].endswith("/bin/spark-submit")
+    assert cmd[1:5] == ["--master", "spark://127.0.0.1:7177", "--deploy-mode", "client"]
+    assert cmd[5:7] == ["--py-files", "a.zip,b.zip"]
+    confs = [cmd[i + 1] for i, a in enumerate(cmd) if a == "--conf"]
+    assert confs == ["spark.driver.host=127.0.0.1", "spark.driver.bindAddress=127.0.0.1", "spark.ui.enabled=true"]
+    assert cmd[-3:] == ["jobs/netflix_ingest.py", "--input", "in"]
 
 
 def test_workers_are_registered_on_loopback(standalone_cluster):
@@ -46,6 +90,9 @@ def test_netflix_ingest_on_the_cluster_equals_a_local_run(spark, standalone_clus
             # Each worker offers 1 GiB; two executors of 512 MiB leave the JVMs room on a small box.
             "spark.executor.memory": "512m",
             "spark.driver.memory": "1g",
+            # A small job on a small box is start-up bound: C1-only JIT and the serial GC save CPU.
+            "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+            "spark.executor.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
             # Schedule only once both executors are up, so both workers really take part.
             "spark.scheduler.minRegisteredResourcesRatio": "1.0",
             "spark.scheduler.maxRegisteredResourcesWaitingTime": "180s",
@@ -79,3 +126,12 @@ def test_netflix_ingest_on_the_cluster_equals_a_local_run(spark, standalone_clus
         {"worker-0", "worker-1"}
 
     assert_same_output(spark, out, reference)
+
+
+def test_stop_ends_every_daemon_and_what_they_started(standalone_cluster):
+    """Runs last in this module: stopping the cluster leaves no master, worker or executor behind."""
+    groups = [pid for _, pid in standalone_cluster.processes]
+    assert len(groups) == 3 and all(_group_alive(g) for g in groups)
+    standalone_cluster.stop()
+    assert standalone_cluster.processes == []
+    assert [g for g in groups if _group_alive(g)] == []

@@ -40,7 +40,7 @@ def real_output(tmp_path_factory, spark):
     out = tmp_path_factory.mktemp("real_out") / "ingest"
     from sparkfolio.cli import run_job
 
-    code = run_job("netflix-ingest", ["--input", str(folder), "--output", str(out), "--set", "split_size_mb=0.05",
+    code = run_job("netflix-ingest", ["--input", str(folder), "--output", str(out), "--set", "split_size_mb=0.08",
                                       "--set", "read_chunk_mb=0.02"])
     assert code == 0
     return out, mv
@@ -187,6 +187,9 @@ def test_empty_or_unrecognised_input_is_an_input_error(run_job, tmp_path, capsys
     (folder / "combined_data_1.txt").write_bytes(b"")
     assert run_job("netflix-ingest", "--input", str(folder), "--output", str(tmp_path / "out")) == 2
     assert "only empty files" in capsys.readouterr().err
+    assert run_job("netflix-ingest", "--input", str(folder), "--output", str(tmp_path / "out"),
+                   "--set", "split_size_mb=0") == 2
+    assert "split_size_mb must be positive" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 
@@ -213,3 +216,15 @@ def test_generated_kaggle_data_round_trip(spark, run_job, tmp_path) -> None:
     assert probe.join(ratings, ["movie_id", "customer_id"], "left_anti").count() == 0
     assert qualifying.join(ratings, ["movie_id", "customer_id"], "left_semi").count() == 0
     assert ratings.select("movie_id", "customer_id").distinct().count() == 20000
+
+
+def test_distinct_customers_fall_back_to_spark_beyond_the_bitmap_range(spark, tmp_path) -> None:
+    from sparkfolio.netflix.bitmaps import MAX_BITMAP_ID
+    from sparkfolio.netflix.ingest_job import count_customers
+    from sparkfolio.netflix.splits import Split
+
+    path = str(tmp_path / "ratings")
+    rows = [(1, 7, 3, date(2005, 1, 1)), (1, MAX_BITMAP_ID + 5, 4, date(2005, 1, 2)), (2, 7, 5, date(2005, 1, 3))]
+    spark.createDataFrame(rows, RATINGS_DDL).write.parquet(path)
+    splits = [Split(0, 0, "f", "ratings", None, 0, 10)]
+    assert count_customers(spark, path, splits, {0: {"rows": 3, "customers": None}}) == 2

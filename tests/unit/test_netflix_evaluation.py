@@ -12,6 +12,7 @@ from pyspark.testing import assertDataFrameEqual
 
 from sparkfolio.netflix import evaluation, recommend, similar
 from sparkfolio.netflix.baselines import fit_biases
+from sparkfolio.netflix.datasplit import rating_counts
 
 
 # -- error metrics and cold starts -------------------------------------------------------------
@@ -223,7 +224,7 @@ def test_long_tail_and_shares(spark):
     # Movie 1: 5 ratings, movies 2-3: 2 each, movie 4: 1 -> 10 ratings over 4 movies.
     rows = [(1, c) for c in range(5)] + [(2, 0), (2, 1), (3, 0), (3, 1), (4, 0)]
     df = spark.createDataFrame(rows, "movie_id int, customer_id int").withColumn("rating", F.lit(4.0))
-    profile = evaluation.count_profile(df, "movie_id")
+    profile = evaluation.count_profile(rating_counts(df, "movie_id"))
     assert profile.to_dict("list") == {"n_ratings": [5, 2, 1], "n_keys": [1, 2, 1]}
     tail = evaluation.long_tail(profile)
     assert tail[["first_rank", "last_rank", "n_ratings"]].values.tolist() == [[1, 1, 5], [2, 3, 2], [4, 4, 1]]

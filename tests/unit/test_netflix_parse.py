@@ -217,3 +217,21 @@ def test_recognise_names_relative_to_the_input_folder_and_rejects_mixed_layouts(
     assert [name for _, name, _, _ in chosen] == ["mv_0000001.txt"]
     with pytest.raises(InputError, match="both combined_data"):
         recognise(files + [InputFile("file:///data/nf/combined_data_1.txt", 9)], "/data/nf")
+
+
+def test_customer_bitmaps_count_the_union_exactly() -> None:
+    from sparkfolio.netflix.bitmaps import MAX_BITMAP_ID, IdSet, union_count
+
+    rng = np.random.default_rng(1)
+    parts = [rng.integers(1, 2_649_430, size=n) for n in (5000, 20, 70000)]
+    sets = []
+    for ids in parts:
+        s = IdSet()
+        for piece in np.array_split(ids, 3):  # grows as larger ids arrive
+            s.add(piece)
+        sets.append(s.encode())
+    assert union_count(sets) == len(np.unique(np.concatenate(parts)))
+    assert union_count([]) == 0
+    big = IdSet()
+    big.add(np.array([5, MAX_BITMAP_ID + 1]))
+    assert big.encode() is None

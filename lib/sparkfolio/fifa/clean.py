@@ -235,8 +235,8 @@ def parse_players(raw: DataFrame, header: list[str]) -> DataFrame:
             errors.append(F.when(is_missing, _error(f.source, F.lit(None), "missing key value", True)))
         missing.append(F.when(is_missing, F.lit(f.source)))
     corrupt = F.col("_corrupt")
-    errors.append(F.when(corrupt.isNotNull(), _error(
-        "(line)", F.substring(corrupt, 1, 1000), "malformed CSV line: its field count differs from the header", True)))
+    line_error = F.array(_error("(line)", F.substring(corrupt, 1, 1000),
+                                "malformed CSV line: its field count differs from the header", True))
 
     values: dict[str, Column] = {f.target: F.lit(None).cast(f.dtype) for f in FIELDS}
     values.update({f.target: F.col(f"_v{i}") for i, f in enumerate(fields)})
@@ -258,8 +258,11 @@ def parse_players(raw: DataFrame, header: list[str]) -> DataFrame:
         "_source_file",
         raw_id.alias("_raw_id"),
         raw_name.alias("_raw_name"),
-        F.filter(F.array(*errors), lambda e: e.isNotNull()).alias("_errors"),
-        F.filter(F.array(*missing), lambda m: m.isNotNull()).alias("_missing"),
+        # A malformed line is one reject; the empty or shifted fields it causes are not counted.
+        F.when(corrupt.isNotNull(), line_error)
+        .otherwise(F.filter(F.array(*errors), lambda e: e.isNotNull())).alias("_errors"),
+        F.when(corrupt.isNotNull(), F.array().cast("array<string>"))
+        .otherwise(F.filter(F.array(*missing), lambda m: m.isNotNull())).alias("_missing"),
     )
     return parsed.withColumn("_dropped", F.exists("_errors", lambda e: e["drops_row"]))
 

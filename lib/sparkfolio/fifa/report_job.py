@@ -167,12 +167,12 @@ def _analyse(ctx: JobContext, cfg: ReportConfig, out: JobOutput, players: DataFr
     images = [
         ("overall_by_nation.png", "Overall by nation"),
         ("overall_hist.png", "Overall histogram"),
-        ("age_curve.png", "Overall and Potential by age"),
+        ("age_curve.png", "Overall and Potential by age (ages with at least 10 players)"),
         ("skill_correlation.png", "Skill attribute correlations"),
     ]
     out.write_figure("overall_by_nation.png", plots.nation_boxplot(nation_hist, box_nations, cfg.reference_nation))
     out.write_figure("overall_hist.png", plots.overall_histogram(overall_hist))
-    out.write_figure("age_curve.png", plots.age_curve(by_age))
+    out.write_figure("age_curve.png", plots.age_curve(by_age, min_players=10))
     out.write_figure("skill_correlation.png", plots.correlation_heatmap(cols, matrix))
     pages = [
         ("value_vs_overall.html", f"Market value against Overall ({sample.shape[0]:,} sampled players, names on hover)"),

@@ -120,9 +120,16 @@ def read_players_csv(spark: Any, path: str, encoding: str = "UTF-8", multi_line:
         raise InputError(f"{path}: no header line found (empty file?); expected {schema.LAYOUT_NAME}")
     header = normalise_header(list(spark_header))
     check_header(header, path)
-    fields = [StructField(c, StringType(), True) for c in spark_header]
+    # Schema names equal to the header cells (the index cell is empty) keep Spark's header check
+    # quiet; the index column is renamed to Spark's usual _c0 right after.
+    names = list(spark_header)
+    if header[0] == schema.INDEX_COLUMN:
+        names[0] = ""
+    fields = [StructField(c, StringType(), True) for c in names]
     fields.append(StructField(CORRUPT_COLUMN, StringType(), True))
     df = spark.read.options(**opts).schema(StructType(fields)).csv(path)
+    if header[0] == schema.INDEX_COLUMN:
+        df = df.withColumnRenamed("", "_c0")
     log.info("reading %d file(s), %.1f MB, %d columns from %s", len(files), sum(f.size for f in files) / 1e6,
              len(header), path)
     return df, header

@@ -226,7 +226,11 @@ def _pipeline(ctx: JobContext, cfg: AlsConfig, out: JobOutput, clean: DataFrame,
     spark = ctx.spark
     # -- filter and split ------------------------------------------------------------------
     with timer.stage("filter"):
-        filtered, fsum = datasplit.filter_sparse(clean, cfg.filter_quantile, cfg.quantile_relative_error)
+        # Per-movie and per-customer counts serve the filter, the long-tail plot and the metrics.
+        movie_counts = datasplit.rating_counts(clean, "movie_id").cache()
+        customer_counts = datasplit.rating_counts(clean, "customer_id").cache()
+        filtered, fsum = datasplit.filter_sparse(clean, cfg.filter_quantile, cfg.quantile_relative_error,
+                                                 movie_counts=movie_counts, customer_counts=customer_counts)
         filtered = filtered.cache() if cfg.filter_quantile > 0 else filtered
     metrics["filter"] = fsum.as_dict()
     if cfg.filter_quantile > 0:
@@ -359,8 +363,8 @@ def _pipeline(ctx: JobContext, cfg: AlsConfig, out: JobOutput, clean: DataFrame,
 
     with timer.stage("plots"):
         dist = evaluation.rating_distribution(clean)
-        movie_profile = evaluation.count_profile(clean, "movie_id")
-        customer_profile = evaluation.count_profile(clean, "customer_id")
+        movie_profile = evaluation.count_profile(movie_counts)
+        customer_profile = evaluation.count_profile(customer_counts)
         n_movies, n_customers = int(movie_profile["n_keys"].sum()), int(customer_profile["n_keys"].sum())
         out.write_figure("rating_distribution.png", evaluation.plot_rating_distribution(dist, n_movies, n_customers))
         out.write_figure("rmse_by_model.png", evaluation.plot_model_errors(errors, MODELS))
@@ -383,8 +387,8 @@ def _pipeline(ctx: JobContext, cfg: AlsConfig, out: JobOutput, clean: DataFrame,
 
     metrics["timings_seconds"] = dict(timer.seconds)
     out.write_json("metrics.json", metrics)
-    train.unpersist()
-    test.unpersist()
+    for df in (train, test, movie_counts, customer_counts):
+        df.unpersist()
     if cfg.filter_quantile > 0:
         filtered.unpersist()
     bias.unpersist()

@@ -111,7 +111,13 @@ class FilterSummary:
         return dict(self.__dict__)
 
 
-def filter_sparse(ratings: DataFrame, quantile: float, relative_error: float = 0.001
+def rating_counts(ratings: DataFrame, key: str) -> DataFrame:
+    """``key, n_ratings``: ratings per movie or per customer (small: one row per key)."""
+    return ratings.groupBy(key).agg(F.count(F.lit(1)).alias("n_ratings"))
+
+
+def filter_sparse(ratings: DataFrame, quantile: float, relative_error: float = 0.001, *,
+                  movie_counts: DataFrame | None = None, customer_counts: DataFrame | None = None
                   ) -> tuple[DataFrame, FilterSummary]:
     """Drop ratings of movies and customers whose rating count is below the ``quantile`` of counts.
 
@@ -121,6 +127,11 @@ def filter_sparse(ratings: DataFrame, quantile: float, relative_error: float = 0
     customer both reach their threshold. Quantiles come from Spark's ``approxQuantile`` on the
     (small) count tables; ``quantile=0`` keeps everything.
 
+    Parameters
+    ----------
+    movie_counts, customer_counts:
+        :func:`rating_counts` of ``ratings`` when the caller already has them (cached).
+
     Raises
     ------
     ConfigError
@@ -128,28 +139,32 @@ def filter_sparse(ratings: DataFrame, quantile: float, relative_error: float = 0
     """
     if not 0.0 <= quantile < 1.0:
         raise ConfigError(f"filter_quantile={quantile}: expected a number in [0, 1) (0 disables the filter)")
-    movie_counts = ratings.groupBy("movie_id").agg(F.count(F.lit(1)).alias("n")).cache()
-    customer_counts = ratings.groupBy("customer_id").agg(F.count(F.lit(1)).alias("n")).cache()
-    stats = (movie_counts.agg(F.count(F.lit(1)), F.sum("n")).first(),
-             customer_counts.agg(F.count(F.lit(1))).first())
-    movies_before, ratings_before = int(stats[0][0]), int(stats[0][1] or 0)
-    customers_before = int(stats[1][0])
-    if quantile == 0.0 or ratings_before == 0:
-        movie_counts.unpersist()
-        customer_counts.unpersist()
-        return ratings, FilterSummary(quantile, 0.0, 0.0, movies_before, 0, customers_before, 0,
-                                      ratings_before, 0)
-    movie_threshold = float(round(movie_counts.approxQuantile("n", [quantile], relative_error)[0]))
-    customer_threshold = float(round(customer_counts.approxQuantile("n", [quantile], relative_error)[0]))
-    keep_movies = movie_counts.where(F.col("n") >= movie_threshold).select("movie_id")
-    keep_customers = customer_counts.where(F.col("n") >= customer_threshold).select("customer_id")
-    kept = ratings.join(keep_movies, "movie_id", "left_semi").join(keep_customers, "customer_id", "left_semi")
-    kept = kept.select(*ratings.columns)
-    movies_kept = keep_movies.count()
-    customers_kept = keep_customers.count()
-    ratings_kept = kept.count()
-    movie_counts.unpersist()
-    customer_counts.unpersist()
+    owned = []
+    if movie_counts is None:
+        movie_counts = rating_counts(ratings, "movie_id").cache()
+        owned.append(movie_counts)
+    if customer_counts is None:
+        customer_counts = rating_counts(ratings, "customer_id").cache()
+        owned.append(customer_counts)
+    try:
+        m = movie_counts.agg(F.count(F.lit(1)), F.sum("n_ratings")).first()
+        movies_before, ratings_before = int(m[0]), int(m[1] or 0)
+        customers_before = customer_counts.count()
+        if quantile == 0.0 or ratings_before == 0:
+            return ratings, FilterSummary(quantile, 0.0, 0.0, movies_before, 0, customers_before, 0,
+                                          ratings_before, 0)
+        movie_threshold = float(round(movie_counts.approxQuantile("n_ratings", [quantile], relative_error)[0]))
+        customer_threshold = float(round(customer_counts.approxQuantile("n_ratings", [quantile], relative_error)[0]))
+        keep_movies = movie_counts.where(F.col("n_ratings") >= movie_threshold).select("movie_id")
+        keep_customers = customer_counts.where(F.col("n_ratings") >= customer_threshold).select("customer_id")
+        kept = (ratings.join(F.broadcast(keep_movies), "movie_id", "left_semi")
+                .join(keep_customers, "customer_id", "left_semi").select(*ratings.columns))
+        movies_kept = keep_movies.count()
+        customers_kept = keep_customers.count()
+        ratings_kept = kept.count()
+    finally:
+        for df in owned:
+            df.unpersist()
     summary = FilterSummary(quantile, movie_threshold, customer_threshold, movies_before,
                             movies_before - movies_kept, customers_before, customers_before - customers_kept,
                             ratings_before, ratings_before - ratings_kept)

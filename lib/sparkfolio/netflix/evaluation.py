@@ -124,14 +124,14 @@ def rating_distribution(ratings: DataFrame) -> pd.DataFrame:
     return pdf
 
 
-def count_profile(ratings: DataFrame, key: str) -> pd.DataFrame:
-    """How many ``key`` values (movies, customers) have each number of ratings: ``n_ratings, n_keys``.
+def count_profile(counts: DataFrame) -> pd.DataFrame:
+    """How many keys (movies, customers) have each number of ratings: ``n_ratings, n_keys``.
 
+    ``counts`` is a per-key table with ``n_ratings`` (:func:`sparkfolio.netflix.datasplit.rating_counts`).
     Only distinct counts reach the driver (a few thousand rows even for 480,189 customers), and
     the long-tail curve is rebuilt from them exactly by :func:`long_tail`.
     """
-    per_key = ratings.groupBy(key).agg(F.count(F.lit(1)).alias("n_ratings"))
-    return (per_key.groupBy("n_ratings").agg(F.count(F.lit(1)).alias("n_keys"))
+    return (counts.groupBy("n_ratings").agg(F.count(F.lit(1)).alias("n_keys"))
             .orderBy(F.col("n_ratings").desc()).toPandas())
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from sparkfolio.netflix import fsio
+from sparkfolio.netflix.bitmaps import union_count
 from sparkfolio.netflix.files import classify, layout_of
 from sparkfolio.netflix.ingest_tasks import (REJECTS_DDL, SPLITS_DDL, STATS_DDL, TABLE_OF_KIND, arrow_schemas,
                                              parse_splits, reject_rows)
@@ -32,6 +33,7 @@ from sparkfolio.runtime.output import JobOutput
 
 log = logging.getLogger(__name__)
 
+_MAX_BITMAP_SPLITS = 256
 _EXPECTED = ("combined_data_*.txt, training_set/mv_*.txt, movie_titles.csv/.txt, probe.txt, qualifying.txt "
              "(optionally .gz/.bz2)")
 
@@ -93,7 +95,7 @@ def run(ctx: JobContext) -> None:
             _ensure_table(out, table, schemas[table])
 
         t = time.perf_counter()
-        customers = _distinct_customers(spark, out.path("ratings"))
+        customers = count_customers(spark, out.path("ratings"), splits, by_split)
         timings["distinct_customers"] = time.perf_counter() - t
         metrics = build_metrics(ctx.input, cfg, chosen, ignored, splits, by_split, customers)
         timings["total"] = time.perf_counter() - t0
@@ -192,8 +194,10 @@ def _tasks(spark: Any, rows: list[tuple]) -> Any:
 
 
 def _pass1(spark: Any, splits: list[Split], names: list[str], tables: dict[str, str], cfg: IngestConfig) -> list[dict]:
+    # Bitmaps (<= 2 MiB each) only while their number stays modest; beyond, Spark counts.
+    bitmaps = sum(1 for s in splits if s.kind == "ratings") <= _MAX_BITMAP_SPLITS
     fn = functools.partial(parse_splits, tables=dict(tables), chunk_bytes=_chunk_bytes(cfg),
-                           encoding=cfg.titles_encoding)
+                           encoding=cfg.titles_encoding, customer_bitmaps=bitmaps)
     rows = _tasks(spark, _split_rows(splits, names)).mapInArrow(fn, STATS_DDL).collect()
     return [r.asDict() for r in rows]
 
@@ -232,9 +236,14 @@ def _has_parts(folder: str) -> bool:
     return any(i.base_name.endswith(".parquet") for i in fs.get_file_info(pafs.FileSelector(path, allow_not_found=True)))
 
 
-def _distinct_customers(spark: Any, ratings_path: str) -> int:
+def count_customers(spark: Any, ratings_path: str, splits: list[Split], by_split: dict[int, dict]) -> int:
+    """Distinct customers: the union of the splits' bitmaps, or a Spark count when one is missing."""
+    blobs = [by_split[s.split_id]["customers"] for s in splits if s.kind == "ratings" and by_split[s.split_id]["rows"]]
+    if all(b is not None for b in blobs):
+        return union_count(blobs)
     from pyspark.sql import functions as F
 
+    log.info("customer ids beyond the bitmap range: counting distinct customers with Spark")
     return int(spark.read.parquet(ratings_path).agg(F.countDistinct("customer_id")).first()[0])
 
 

@@ -16,6 +16,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from sparkfolio.netflix import fsio
+from sparkfolio.netflix.bitmaps import IdSet
 from sparkfolio.netflix.parse import N_MONTHS, NO_MOVIE, REASONS, line_bounds, parse_block, runs_unique
 from sparkfolio.netflix.splits import first_line_start, header_before, owned_chunks, stream_chunks
 from sparkfolio.netflix.titles import parse_titles_block
@@ -28,7 +29,7 @@ SPLITS_DDL = ("split_id int, file_index int, path string, name string, kind stri
 #: Counters returned by pass 1, one row per split.
 STATS_DDL = ("split_id int, lines long, headers long, rows long, rejects array<long>, "
              "rating_counts array<long>, month_counts array<long>, movie_ids array<int>, "
-             "min_day int, max_day int")
+             "min_day int, max_day int, customers binary")
 #: The rejects table.
 REJECTS_DDL = "file string, line long, raw string, reason string"
 
@@ -70,27 +71,30 @@ def _stats_schema() -> Any:
         ("split_id", pa.int32()), ("lines", pa.int64()), ("headers", pa.int64()), ("rows", pa.int64()),
         ("rejects", pa.list_(pa.int64())), ("rating_counts", pa.list_(pa.int64())),
         ("month_counts", pa.list_(pa.int64())), ("movie_ids", pa.list_(pa.int32())),
-        ("min_day", pa.int32()), ("max_day", pa.int32()),
+        ("min_day", pa.int32()), ("max_day", pa.int32()), ("customers", pa.binary()),
     ])
 
 
-def parse_splits(batches: Iterator[Any], tables: dict[str, str], chunk_bytes: int, encoding: str) -> Iterator[Any]:
+def parse_splits(batches: Iterator[Any], tables: dict[str, str], chunk_bytes: int, encoding: str,
+                 customer_bitmaps: bool = True) -> Iterator[Any]:
     """Pass 1 for every split in ``batches``: write its rows to ``tables[kind]``, yield its counters.
 
     ``tables`` maps an output table name to its (staged) folder URI; the part file is named after
-    the split id, so a retried task overwrites its own part and nothing else.
+    the split id, so a retried task overwrites its own part and nothing else. With
+    ``customer_bitmaps`` a ratings split also returns the bitmap of its customer ids (see
+    ``bitmaps.py``) so the driver can count distinct customers without another pass.
     """
     import pyarrow as pa
 
     schemas = arrow_schemas()
     for batch in batches:
         for split in batch.to_pylist():
-            row = _parse_one(split, tables, schemas, chunk_bytes, encoding)
+            row = _parse_one(split, tables, schemas, chunk_bytes, encoding, customer_bitmaps)
             yield pa.RecordBatch.from_pylist([row], schema=_stats_schema())
 
 
 def _parse_one(split: dict[str, Any], tables: dict[str, str], schemas: dict[str, Any], chunk_bytes: int,
-               encoding: str) -> dict[str, Any]:
+               encoding: str, customer_bitmaps: bool = True) -> dict[str, Any]:
     import pyarrow as pa
 
     kind = split["kind"]
@@ -103,6 +107,7 @@ def _parse_one(split: dict[str, Any], tables: dict[str, str], schemas: dict[str,
     movie_ids: set[int] = set()
     min_day: int | None = None
     max_day: int | None = None
+    customers = IdSet() if kind == "ratings" and customer_bitmaps else None
     f = None
     try:
         f, chunks, movie = _chunks(split, chunk_bytes)
@@ -124,6 +129,8 @@ def _parse_one(split: dict[str, Any], tables: dict[str, str], schemas: dict[str,
                 continue
             movie_ids.update(runs_unique(p.movie).tolist())
             cols = [pa.array(p.movie), pa.array(p.customer)]
+            if customers is not None:
+                customers.add(p.customer)
             if kind == "ratings":
                 cols.append(pa.array(p.rating))
                 rating_counts += np.bincount(p.rating, minlength=6)[:6]
@@ -149,6 +156,7 @@ def _parse_one(split: dict[str, Any], tables: dict[str, str], schemas: dict[str,
         "split_id": split["split_id"], "lines": lines, "headers": headers, "rows": part.rows,
         "rejects": rejects.tolist(), "rating_counts": rating_counts.tolist(), "month_counts": months.tolist(),
         "movie_ids": sorted(movie_ids), "min_day": min_day, "max_day": max_day,
+        "customers": customers.encode() if customers is not None else None,
     }
 
 

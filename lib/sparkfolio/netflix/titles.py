@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
-from sparkfolio.netflix.parse import BAD_YEAR, EMPTY_LINE, FIELD_COUNT, NON_NUMERIC, OK
+from sparkfolio.netflix.parse import BAD_YEAR, EMPTY_LINE, FIELD_COUNT, NON_NUMERIC
 
 
 @dataclass

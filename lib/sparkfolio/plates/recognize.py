@@ -93,12 +93,13 @@ class _SpanScorer:
     def geometry_ok(self, i: int, j: int, slot: str) -> bool:
         """Whether groups ``i..j`` are shaped like a glyph of ``slot``'s kind."""
         gs = self.row.groups[i:j]
-        bh = self.row.band_height
         x0, x1 = gs[0].x, max(g.x2 for g in gs)
         y0, y1 = min(g.y for g in gs), max(g.y2 for g in gs)
         w, h = x1 - x0, y1 - y0
+        bh = self.row.height_at((x0 + x1) / 2)
         if slot == "D":
-            return h >= 0.55 * bh and w <= 0.95 * bh
+            # The small upper row of a two-row plate uses squat glyphs, wider than tall.
+            return h >= 0.55 * bh and w <= (1.3 if self.row.upper else 0.95) * bh
         # A syllable is roughly as tall as the digits and at most about square-and-a-half.
         return h >= 0.5 * bh and 0.25 * bh <= w <= 1.6 * bh
 
@@ -149,7 +150,8 @@ def _skip_cost(g: Group, band_h: int, outer: bool) -> float:
 def typical_digit_width(row: Row) -> float | None:
     """Median width of the row's full-height, digit-wide groups (``None`` when too few)."""
     bh = row.band_height
-    ws = [g.w for g in row.groups if g.h >= 0.8 * bh and 0.3 * bh <= g.w <= 0.95 * bh]
+    wide = 1.3 if row.upper else 0.95
+    ws = [g.w for g in row.groups if g.h >= 0.8 * bh and 0.3 * bh <= g.w <= wide * bh]
     return float(np.median(ws)) if len(ws) >= 3 else None
 
 
@@ -160,9 +162,10 @@ def digit_pitch(row: Row) -> float | None:
     too few pairs exist to say.
     """
     bh = row.band_height
-    tall = [g for g in row.groups if g.h >= 0.8 * bh and g.w <= 0.95 * bh]
+    wide = 1.3 if row.upper else 0.95
+    tall = [g for g in row.groups if g.h >= 0.8 * bh and g.w <= wide * bh]
     d = [b.x + b.w / 2 - a.x - a.w / 2 for a, b in zip(tall, tall[1:])]
-    d = [v for v in d if 0.3 * bh <= v <= 1.0 * bh]
+    d = [v for v in d if 0.3 * bh <= v <= (1.4 if row.upper else 1.0) * bh]
     return float(np.median(d)) if len(d) >= 2 else None
 
 
@@ -208,8 +211,9 @@ def decode(row: Row, bank: GlyphBank, slots: str, scorer: _SpanScorer | None = N
                 cx = x + w / 2
                 val = cur + sim - _BASELINE
                 if slot == "D":
+                    local_h = row.height_at(cx)
                     val -= 0.08 * (span - 1)
-                    val -= 1.5 * max(0.0, abs(h - band_h) / band_h - 0.12)
+                    val -= 1.5 * max(0.0, abs(h - local_h) / local_h - 0.12)
                     if pitch and k > 0 and slots[k - 1] == "D":
                         val -= 1.5 * max(0.0, abs((cx - last_cx[k][i]) / pitch - 1.0) - 0.2)
                 if val > dp[k + 1][j]:

@@ -41,18 +41,34 @@ class Group:
 
 @dataclass(frozen=True)
 class Row:
-    """A band of glyph groups found in one binarisation, left to right."""
+    """A band of glyph groups found in one binarisation, left to right.
+
+    The band's top and bottom are straight lines (``y = slope * x + intercept``), not constants:
+    a plate seen at an angle keeps some tilt and perspective after deskewing, and its glyphs
+    shrink towards the far side.
+    """
 
     groups: tuple[Group, ...]
-    band_top: int
-    band_bottom: int
+    top_line: tuple[float, float]
+    bottom_line: tuple[float, float]
     label_img: np.ndarray  # connected-component labels of the binarisation
     polarity: str  # "dark" text on a light plate, or "light" text on a dark plate
+    upper: bool = False  # the small upper row of a two-row plate
+
+    def band_at(self, x: float) -> tuple[float, float]:
+        """Top and bottom of the band at column ``x``."""
+        return (self.top_line[0] * x + self.top_line[1], self.bottom_line[0] * x + self.bottom_line[1])
 
     @property
-    def band_height(self) -> int:
-        """Height of the glyph band in pixels."""
-        return self.band_bottom - self.band_top
+    def band_height(self) -> float:
+        """Median height of the band over its groups, in pixels."""
+        hs = [self.height_at(g.x + g.w / 2) for g in self.groups]
+        return float(np.median(hs)) if hs else 0.0
+
+    def height_at(self, x: float) -> float:
+        """Band height at column ``x``."""
+        t, b = self.band_at(x)
+        return max(1.0, b - t)
 
     def mask(self, groups: tuple[Group, ...] | list[Group]) -> np.ndarray:
         """The ink of ``groups`` (255) cropped to their joint bounding box."""
@@ -229,83 +245,119 @@ def find_rows(mask: np.ndarray, polarity: str, min_height: float = 0.25, max_hei
     """Glyph bands in an ink mask: the largest set of components of agreeing height and position.
 
     Returns the main band and, for two-row plates, a band of smaller glyphs above it. The crop
-    must be deskewed first (:func:`crop_skew`, :func:`rotate`): bands are horizontal.
+    should be deskewed first (:func:`crop_skew`, :func:`rotate`); the band lines absorb what
+    tilt and perspective remain.
     """
     H, W = mask.shape
     labels, boxes = components(remove_frame(mask))
-    comps = [(b.label, b.x, b.y, b.w, b.h) for b in boxes]
     rows: list[Row] = []
-    main = _best_band(comps, H, W, min_height, max_height)
-    if main is None:
+    members = _best_band(boxes, H, W, min_height * H, max_height * H)
+    if members is None:
         return rows
-    top, bottom = main
-    row = _row_in_band(comps, labels, top, bottom, polarity, W)
-    if row is not None:
-        rows.append(row)
-        band_h = bottom - top
-        # Two-row plates: small class number + syllable above four large digits.
-        above = [c for c in comps if c[2] + c[4] <= top + 0.15 * band_h]
-        upper = _best_band(above, H, W, 0.2 * band_h / H, 0.8 * band_h / H)
-        if upper is not None:
-            urow = _row_in_band(above, labels, upper[0], upper[1], polarity, W)
-            if urow is not None and len(urow.groups) >= 2:
-                rows.append(urow)
+    top_line, bottom_line = _fit_band(members)
+    row = _row_in_band(boxes, labels, top_line, bottom_line, polarity, upper=False)
+    if row is None:
+        return rows
+    rows.append(row)
+    band_h = row.band_height
+    # Two-row plates: a small class number and syllable above four large digits.
+    above = [b for b in boxes if b.y + b.h <= top_line[0] * b.cx + top_line[1] + 0.15 * band_h]
+    upper_members = _best_band(above, H, W, 0.2 * band_h, 0.8 * band_h, squat=True)
+    if upper_members is not None:
+        ut, ub = _fit_band(upper_members)
+        urow = _row_in_band(above, labels, ut, ub, polarity, upper=True)
+        if urow is not None and len(urow.groups) >= 2:
+            rows.append(urow)
     return rows
 
 
-def _best_band(comps: list[tuple[int, int, int, int, int]], H: int, W: int, lo: float, hi: float,
-               ) -> tuple[int, int] | None:
-    """The (top, bottom) of the band shared by most character-sized components."""
-    cand = [c for c in comps if lo * H <= c[4] <= hi * H and c[3] <= 0.3 * W and c[3] <= 1.6 * c[4]
-            and c[3] >= 0.08 * c[4]]
-    best: tuple[float, tuple[int, int]] | None = None
-    for _, _, y, _, h in cand:
-        members = [c for c in cand
-                   if abs(c[4] - h) <= 0.2 * h and _overlap(c[2], c[2] + c[4], y, y + h) >= 0.7 * min(h, c[4])]
+def _best_band(boxes: list[Box], H: int, W: int, lo: float, hi: float, squat: bool = False,
+               ) -> list[Box] | None:
+    """The largest set of glyph-sized boxes sharing a band (agreeing height and vertical place).
+
+    ``squat`` admits glyphs wider than tall (the small upper row of two-row plates).
+    """
+    max_aspect = 1.8 if squat else 1.6
+    cand = [b for b in boxes if lo <= b.h <= hi and b.w <= 0.3 * W and 0.08 * b.h <= b.w <= max_aspect * b.h]
+    best: tuple[float, list[Box]] | None = None
+    for ref in cand:
+        members = [b for b in cand
+                   if abs(b.h - ref.h) <= 0.2 * ref.h and _overlap(b.y, b.y + b.h, ref.y, ref.y + ref.h) >= 0.6 * min(ref.h, b.h)]
         if len(members) < 3:
             continue
-        top = int(np.median([c[2] for c in members]))
-        bottom = int(np.median([c[2] + c[4] for c in members]))
-        spread = np.ptp([c[1] for c in members]) / max(1, W)
-        score = len(members) + 0.5 * spread + 0.01 * (bottom - top) / H
+        spread = np.ptp([b.cx for b in members]) / max(1, W)
+        score = len(members) + 0.5 * spread + 0.01 * float(np.median([b.h for b in members])) / H
         if best is None or score > best[0]:
-            best = (score, (top, bottom))
+            best = (score, members)
     return None if best is None else best[1]
 
 
-def _row_in_band(comps: list[tuple[int, int, int, int, int]], labels: np.ndarray, top: int, bottom: int,
-                 polarity: str, W: int) -> Row | None:
+def _fit_band(members: list[Box]) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Straight top and bottom lines through the members (level lines when too few to fit)."""
+    xs = np.array([b.cx for b in members])
+    tops = np.array([b.y for b in members], float)
+    bottoms = np.array([b.y + b.h for b in members], float)
+    if len(members) >= 4 and np.ptp(xs) > 0:
+        # Fit, drop the worst member (a Hangul taller than the digits), fit again.
+        lines = []
+        for ys in (tops, bottoms):
+            a, b = np.polyfit(xs, ys, 1)
+            res = np.abs(ys - (a * xs + b))
+            keep = np.ones(len(ys), bool)
+            keep[int(np.argmax(res))] = False
+            a, b = np.polyfit(xs[keep], ys[keep], 1)
+            a = float(np.clip(a, -0.15, 0.15))
+            b = float(np.median(ys[keep] - a * xs[keep]))
+            lines.append((a, b))
+        return lines[0], lines[1]
+    return (0.0, float(np.median(tops))), (0.0, float(np.median(bottoms)))
+
+
+def _row_in_band(boxes: list[Box], labels: np.ndarray, top_line: tuple[float, float],
+                 bottom_line: tuple[float, float], polarity: str, upper: bool) -> Row | None:
     """Components inside a band, merged into column groups, noise columns removed."""
-    band_h = bottom - top
-    lo, hi = top - 0.2 * band_h, bottom + 0.2 * band_h
-    inside = [c for c in comps
-              if c[2] >= lo and c[2] + c[4] <= hi and c[4] <= 1.25 * band_h and c[3] <= 1.5 * band_h
-              and c[3] * c[4] >= 0.004 * band_h * band_h]
-    inside.sort(key=lambda c: c[1])
-    groups: list[list[tuple[int, int, int, int, int]]] = []
+
+    def band(x: float) -> tuple[float, float, float]:
+        t = top_line[0] * x + top_line[1]
+        b = bottom_line[0] * x + bottom_line[1]
+        return t, b, max(1.0, b - t)
+
+    inside = []
+    for c in boxes:
+        t, b, bh = band(c.cx)
+        if (c.y >= t - 0.2 * bh and c.y + c.h <= b + 0.2 * bh and c.h <= 1.25 * bh and c.w <= 1.5 * bh
+                and c.w * c.h >= 0.004 * bh * bh):
+            inside.append(c)
+    inside.sort(key=lambda c: c.x)
+    groups: list[list[Box]] = []
     for c in inside:
         if groups:
-            gx0 = min(m[1] for m in groups[-1])
-            gx1 = max(m[1] + m[3] for m in groups[-1])
-            ov = _overlap(gx0, gx1, c[1], c[1] + c[3])
-            if ov >= 0.5 * min(c[3], gx1 - gx0):
+            gx0 = min(m.x for m in groups[-1])
+            gx1 = max(m.x + m.w for m in groups[-1])
+            gy0 = min(m.y for m in groups[-1])
+            gy1 = max(m.y + m.h for m in groups[-1])
+            ov = _overlap(gx0, gx1, c.x, c.x + c.w)
+            vov = _overlap(gy0, gy1, c.y, c.y + c.h)
+            # Stacked pieces (the jamo of 호, a broken stroke) join one column; pieces side by
+            # side that only overlap because the glyphs slant (a frame bar and a 4) do not.
+            if ov >= 0.5 * min(c.w, gx1 - gx0) and vov <= 0.35 * min(c.h, gy1 - gy0):
                 groups[-1].append(c)
                 continue
         groups.append([c])
     out: list[Group] = []
     for g in groups:
-        x0 = min(m[1] for m in g)
-        x1 = max(m[1] + m[3] for m in g)
-        y0 = min(m[2] for m in g)
-        y1 = max(m[2] + m[4] for m in g)
+        x0 = min(m.x for m in g)
+        x1 = max(m.x + m.w for m in g)
+        y0 = min(m.y for m in g)
+        y1 = max(m.y + m.h for m in g)
         # A column shorter than a third of the band is a bolt, a dash or dirt, never a glyph
         # (Hangul pieces too short alone were merged with their column above).
-        if (y1 - y0) < 0.3 * band_h:
+        if (y1 - y0) < 0.3 * band((x0 + x1) / 2)[2]:
             continue
-        out.append(Group(x0, y0, x1 - x0, y1 - y0, tuple(m[0] for m in g)))
+        out.append(Group(x0, y0, x1 - x0, y1 - y0, tuple(m.label for m in g)))
     if len(out) < 3:
         return None
-    return Row(tuple(out), top, bottom, labels, polarity)
+    return Row(tuple(out), top_line, bottom_line, labels, polarity, upper)
 
 
 def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:

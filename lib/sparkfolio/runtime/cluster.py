@@ -47,6 +47,14 @@ class ClusterError(RuntimeError):
     """The local cluster did not start, lost a daemon or did not answer in time."""
 
 
+class _PortTaken(ClusterError):
+    """A daemon could not bind a port chosen as free (another process took it meanwhile)."""
+
+
+# Loopback requests must never go through an HTTP proxy set in the environment.
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 @dataclass
 class _Daemon:
     """One JVM the cluster started: its role, process and log file."""
@@ -186,7 +194,7 @@ class StandaloneCluster:
             except ClusterError as exc:
                 last = exc
                 self._kill_all()
-                if not exc.args or "port" not in str(exc).lower() or attempt == attempts:
+                if not isinstance(exc, _PortTaken) or attempt == attempts:
                     break
                 log.warning("cluster start attempt %d failed (%s); retrying on fresh ports", attempt, exc)
         assert last is not None
@@ -246,7 +254,7 @@ class StandaloneCluster:
             The master did not answer within ``timeout`` seconds.
         """
         try:
-            with urllib.request.urlopen(f"{self.webui_url}/json/", timeout=timeout) as resp:
+            with _NO_PROXY.open(f"{self.webui_url}/json/", timeout=timeout) as resp:
                 return json.loads(resp.read().decode("utf-8"))
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise ClusterError(f"master UI {self.webui_url}/json/ did not answer: {exc}") from exc
@@ -254,6 +262,11 @@ class StandaloneCluster:
     def alive_workers(self) -> list[dict[str, Any]]:
         """The workers the master currently sees as ALIVE."""
         return _alive(self.state().get("workers", []))
+
+    @property
+    def processes(self) -> list[tuple[str, int]]:
+        """``(name, pid)`` of every running daemon; each pid is also its process group id."""
+        return [(d.name, d.process.pid) for d in self._daemons]
 
     def completed_apps(self) -> list[dict[str, Any]]:
         """Applications that ran on this cluster and finished (name, cores, state...)."""
@@ -321,7 +334,7 @@ class StandaloneCluster:
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _kill_group(proc, 5.0)
+            stop_process_group(proc, 5.0)
             out, err = proc.communicate()
             raise ClusterError(f"spark-submit {app} did not finish in {timeout:.0f} s; stderr tail:\n"
                                + _tail_text(err, 40)) from None
@@ -376,9 +389,10 @@ class StandaloneCluster:
                 code = _exit_code(d.process)
                 if code is not None:
                     tail = _tail_file(d.log_path, 30)
-                    hint = " (port already in use)" if "BindException" in tail or "Address already in use" in tail else ""
-                    raise ClusterError(f"{d.name} exited with code {code} while waiting for {what}{hint}; "
-                                       f"log {d.log_path}:\n{tail}")
+                    taken = "BindException" in tail or "Address already in use" in tail
+                    raise (_PortTaken if taken else ClusterError)(
+                        f"{d.name} exited with code {code} while waiting for {what}"
+                        f"{' (port already in use)' if taken else ''}; log {d.log_path}:\n{tail}")
             try:
                 if ready(self.state(timeout=2.0) if poll_master else {}):
                     return
@@ -400,7 +414,7 @@ class StandaloneCluster:
     def _kill_all(self, timeout: float = 20.0) -> None:
         # Workers first, so they do not log the master's disappearance as an error, then the master.
         for d in reversed(self._daemons):
-            _kill_group(d.process, timeout)
+            stop_process_group(d.process, timeout)
         self._daemons.clear()
 
     def _check_java(self) -> None:
@@ -415,8 +429,11 @@ def _alive(workers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [w for w in workers if w.get("state") == "ALIVE"]
 
 
-def _kill_group(proc: subprocess.Popen, timeout: float) -> None:
-    """SIGTERM the process group of ``proc``, SIGKILL what is left after ``timeout`` s, then reap ``proc``.
+def stop_process_group(proc: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM the process group ``proc`` leads, SIGKILL what is left after ``timeout`` s, reap ``proc``.
+
+    For processes started with ``start_new_session=True``: their children (a worker's executors,
+    an executor's Python workers) are in the same group and end with them.
 
     ``proc`` is reaped only at the end: until then its pid (the group id) cannot be reused, so
     the signals can only reach processes this module started.

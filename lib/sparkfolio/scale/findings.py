@@ -233,8 +233,8 @@ def recommendations(findings: list[dict[str, Any]], min_effect: float, limit: in
         if not f["significant"] or math.isnan(v) or v < min_effect:
             continue
         column = f["column"]
-        if f.get("duplicate_of") in seen or column in seen:
-            continue
+        if f.get("duplicate_of") or column in seen:
+            continue  # a copy of another column: its original carries the recommendation
         seen.add(column)
         desc = schema.describe(column)
         u = schema.unit(column)

@@ -126,13 +126,14 @@ def generate_block(profile: dict[str, Any], model: DefectModel, seed: int, block
     rolling_recorded = np.where(rng.random(n) < p_drop, 0.0, cont["rolling_temp"])
 
     g_lo, g_hi = profile["gap_seconds"]
-    gaps = rng.integers(g_lo, g_hi + 1, size=n)
-    if block == 0 and n:
-        gaps[0] = 0
+    mean_gap = (g_lo + g_hi) / 2.0
+    gaps = rng.integers(g_lo, g_hi + 1, size=n).astype(float)
+    # Every block spans exactly n average gaps (its last gap leads to the next block's first plate),
+    # so blocks made by different tasks line up in time without overlapping.
+    if n:
+        gaps *= n * mean_gap / gaps.sum()
     start = datetime.strptime(profile["start"], "%Y-%m-%d %H:%M:%S")
-    # Each block starts where an average block would end, so blocks never overlap in time.
-    offset = first * (g_lo + g_hi) / 2.0
-    seconds = offset + np.cumsum(gaps)
+    seconds = first * mean_gap + np.concatenate([[0.0], np.cumsum(gaps)[:-1]]) if n else np.zeros(0)
     times = pd.to_datetime(start) + pd.to_timedelta(np.floor(seconds), unit="s")
     crew = _crew(times, start, profile["shift"])
     return pd.DataFrame({
