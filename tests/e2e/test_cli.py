@@ -2,7 +2,8 @@
 
 Most error cases run in-process through the CLI entry point (``run_job`` + ``capsys``): same code,
 no JVM start. A few real subprocesses of ``.venv/bin/sparkfolio`` and ``.venv/bin/spark-submit``
-prove the installed entry points themselves (each JVM start costs seconds, so they are few).
+prove the installed entry points themselves (each JVM start costs seconds, so they are few); a
+successful ``spark-submit jobs/netflix_ingest.py`` run is in tests/cluster/test_standalone.py.
 """
 
 from __future__ import annotations
@@ -258,30 +259,20 @@ def test_sparkfolio_command_runs_the_job(spark, tmp_path_factory, tmp_path):
     assert_same_output(spark, out, reference)
 
 
-def test_spark_submit_runs_the_job_file_on_its_master(spark, tmp_path_factory, tmp_path):
-    """`spark-submit --master local[1] jobs/netflix_ingest.py`: spark-submit's master is used, same output."""
-    raw, reference = netflix_input(tmp_path_factory), reference_ingest(tmp_path_factory)
-    out = tmp_path / "ingested"
-    done = _run([SPARK_SUBMIT, "--master", "local[1]", "--conf", "spark.ui.enabled=false",
-                 "jobs/netflix_ingest.py", "--input", raw, "--output", out, *INGEST_SETTINGS],
-                cwd=REPO, PYSPARK_PYTHON=sys.executable)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    # The Python driver's logging reaches spark-submit's stdout (see the test below).
-    assert "master local[1], app sparkfolio netflix-ingest" in done.stdout
-    assert_same_output(spark, out, reference)
-
-
-def test_spark_submit_passes_the_exit_code_of_a_user_error(tmp_path):
-    """A missing input under spark-submit: exit code 2, the one-line error last, no traceback.
+def test_spark_submit_runs_the_job_file_with_its_master_and_exit_code(tmp_path):
+    """`spark-submit --master local[1] jobs/netflix_ingest.py` with a missing input: the job runs on
+    spark-submit's master (not the CLI default local[*]) and exits 2 with the one-line error.
 
     spark-submit's PythonRunner merges the Python driver's stderr into its own stdout, so the
-    error line arrives on stdout there (the JVM's log lines are on stderr).
+    error line (and the driver's log) arrive on stdout there; the JVM's log lines are on stderr.
+    A successful spark-submit run, compared with a local run, is tests/cluster/test_standalone.py.
     """
     missing = tmp_path / "missing"
     done = _run([SPARK_SUBMIT, "--master", "local[1]", "--conf", "spark.ui.enabled=false",
                  "jobs/netflix_ingest.py", "--input", missing, "--output", tmp_path / "out"],
                 cwd=REPO, PYSPARK_PYTHON=sys.executable)
     assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "master local[1], app sparkfolio netflix-ingest" in done.stdout
     both = done.stdout + done.stderr
     errors = [ln for ln in both.splitlines() if ln.startswith("sparkfolio netflix-ingest: error:")]
     assert errors == [f"sparkfolio netflix-ingest: error: input not found: {missing}"]

@@ -10,7 +10,15 @@ from pyspark.testing import assertDataFrameEqual
 
 from sparkfolio.gtzan.audio import genre_from_path
 from sparkfolio.gtzan.features import SUMMARY_FEATURES, FeatureParams
-from sparkfolio.gtzan.features_job import FeaturesConfig, _partition_bytes, extension_glob, feature_params
+from sparkfolio.gtzan.features_job import (
+    FeaturesConfig,
+    _partition_bytes,
+    extension_glob,
+    feature_params,
+    plot_sample,
+    summarise,
+)
+from sparkfolio.gtzan.plots import GENRE_PLOT_FEATURES
 from sparkfolio.gtzan.similarity import feature_stats, top_k, unit_vectors
 from sparkfolio.gtzan.spark_features import analysis_schema, clip_analyser, genre_column
 from sparkfolio.gtzan.synth import synth_clip, wav_bytes
@@ -107,3 +115,67 @@ def test_settings_helpers():
     with pytest.raises(ConfigError, match="shorter than n_fft"):
         feature_params(FeaturesConfig(segments_per_30s=1000))
     assert len(SUMMARY_FEATURES) == 57
+
+
+def test_plot_sample_takes_the_first_clips_of_each_genre():
+    paths = ["file:/d/rock/rock.00001.wav", "file:/d/rock/rock.00000.wav", "file:/d/jazz/jazz.00003.wav",
+             "file:/d/blues/blues.00002.wav", "file:/d/blues/blues.00000.wav"]
+    assert plot_sample(paths, 1, 20) == ["file:/d/blues/blues.00000.wav", "file:/d/jazz/jazz.00003.wav",
+                                         "file:/d/rock/rock.00000.wav"]
+    assert plot_sample(paths, 2, 4) == ["file:/d/blues/blues.00000.wav", "file:/d/jazz/jazz.00003.wav",
+                                        "file:/d/rock/rock.00000.wav", "file:/d/blues/blues.00002.wav"]
+    assert plot_sample(paths, 0, 20) == [] and plot_sample(paths, 1, 0) == []
+
+
+def test_summarise_turns_group_rows_into_job_figures():
+    feats = {c: None for c in GENRE_PLOT_FEATURES}
+    groups = [
+        {"genre": "rock", "status": "ok", "error": None, "n": 3, "segments": 30, "audio_s": 90.0, "work_s": 6.0,
+         **feats, "tempo": 120.0},
+        {"genre": "jazz", "status": "ok", "error": None, "n": 1, "segments": 9, "audio_s": 29.0, "work_s": 2.0,
+         **feats, "tempo": 90.0},
+        {"genre": "jazz", "status": "error", "error": "empty file (0 bytes)", "n": 2, "segments": None,
+         "audio_s": None, "work_s": None, **feats},
+        {"genre": "rock", "status": "error", "error": "empty file (0 bytes)", "n": 1, "segments": None,
+         "audio_s": None, "work_s": 0.5, **feats},
+    ]
+    s = summarise(groups)
+    assert {k: s[k] for k in ("files", "ok", "rejected", "segments", "audio_s", "work_s")} == {
+        "files": 7, "ok": 4, "rejected": 3, "segments": 39, "audio_s": 119.0, "work_s": 8.5}
+    assert s["reject_reasons"] == {"empty file (0 bytes)": 3}
+    assert [(g["genre"], g["clips"], g["segments"], g["tempo"]) for g in s["genres"]] == [
+        ("jazz", 1, 9, 90.0), ("rock", 3, 30, 120.0)]
+
+
+def test_clip_matches_path_suffix_name_and_stem(spark):
+    from sparkfolio.gtzan.similar_job import clip_matches
+
+    df = spark.createDataFrame([("file:/a/genres/blues/blues.00000.wav", "blues.00000.wav"),
+                                ("file:/a/trimmed/blues.00000.wav", "blues.00000.wav"),
+                                ("file:/a/genres/rock/rock.00001.wav", "rock.00001.wav")], "path string, file_name string")
+
+    def found(clip: str) -> list[str]:
+        return sorted(r.path for r in clip_matches(df, clip).collect())
+
+    assert found("rock.00001") == found("rock.00001.wav") == found("rock/rock.00001.wav") == [
+        "file:/a/genres/rock/rock.00001.wav"]
+    assert found("file:/a/genres/rock/rock.00001.wav") == ["file:/a/genres/rock/rock.00001.wav"]
+    assert len(found("blues.00000.wav")) == 2 and found("trimmed/blues.00000.wav") == ["file:/a/trimmed/blues.00000.wav"]
+    assert found("00001") == []
+
+
+@pytest.mark.parametrize("job, module, cls", [
+    ("gtzan_generate", "sparkfolio.gtzan.generate_job", "GenerateConfig"),
+    ("gtzan_features", "sparkfolio.gtzan.features_job", "FeaturesConfig"),
+    ("gtzan_similar", "sparkfolio.gtzan.similar_job", "SimilarConfig"),
+])
+def test_yaml_defaults_equal_the_config_dataclass(job, module, cls):
+    import importlib
+
+    from sparkfolio.runtime.config import load_config, read_yaml_mapping
+    from tests.conftest import REPO
+
+    config_class = getattr(importlib.import_module(module), cls)
+    path = REPO / "conf" / f"{job}.yaml"
+    assert load_config(config_class, path) == config_class()
+    assert set(read_yaml_mapping(path)) == {f for f in config_class.__dataclass_fields__}

@@ -11,7 +11,7 @@ from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from sparkfolio.netflix import evaluation, recommend, similar
-from sparkfolio.netflix.baselines import fit_biases
+from sparkfolio.netflix.baselines import fit_biases, with_residual
 from sparkfolio.netflix.datasplit import rating_counts
 
 
@@ -19,9 +19,9 @@ from sparkfolio.netflix.datasplit import rating_counts
 def test_regression_metrics_exact(spark):
     df = spark.createDataFrame([(4.0, 3.0, 4.0), (2.0, 4.0, 2.5), (5.0, 5.0, 4.0), (1.0, 2.0, 1.0)],
                                "rating double, pred_a double, pred_b double")
-    got = evaluation.regression_metrics(df, ["a", "b"])
+    got = evaluation.regression_metrics(df, ["a", "b"], extra={"above_3": F.sum((F.col("rating") > 3).cast("int"))})
     # a: errors -1, 2, 0, 1 -> RMSE sqrt(6/4), MAE 1. b: 0, 0.5, -1, 0 -> RMSE sqrt(1.25/4), MAE 0.375
-    assert got["rows"] == 4
+    assert got["rows"] == 4 and got["extra"] == {"above_3": 2}
     assert got["a"] == pytest.approx({"rmse": math.sqrt(1.5), "mae": 1.0}, abs=1e-12)
     assert got["b"] == pytest.approx({"rmse": math.sqrt(1.25 / 4), "mae": 0.375}, abs=1e-12)
 
@@ -39,12 +39,19 @@ def _ratings(spark, seed=3, users=30, movies=12, dim=2):
     return spark.createDataFrame(rows, "movie_id int, customer_id int, rating double")
 
 
-def test_cold_start_rows_get_the_baseline_never_nan(spark):
-    train = _ratings(spark)
+@pytest.fixture(scope="module")
+def fitted(spark):
+    """Biases, plain ALS and ALS on residuals fitted once on a small rating table."""
+    train = _ratings(spark).cache()
     bias = fit_biases(train, None, 5.0, 5.0, 2)
     als = recommend.fit_als(train, "rating", rank=2, max_iter=3, reg_param=0.1, seed=1, num_blocks=2)
-    res = recommend.fit_als(train.withColumn("residual", F.col("rating") - 3.0), "residual", rank=2, max_iter=3,
-                            reg_param=0.1, seed=1, num_blocks=2)
+    res = recommend.fit_als(with_residual(train, bias), "residual", rank=2, max_iter=3, reg_param=0.1, seed=1,
+                            num_blocks=2)
+    return train, bias, als, res
+
+
+def test_cold_start_rows_get_the_baseline_never_nan(spark, fitted):
+    train, bias, als, res = fitted
     # customer 9999 and movie 999 never appear in train.
     pairs = spark.createDataFrame([(1, 100, 4.0), (999, 100, 3.0), (1, 9999, 5.0), (999, 9999, 2.0)],
                                   "movie_id int, customer_id int, rating double")
@@ -62,6 +69,29 @@ def test_cold_start_rows_get_the_baseline_never_nan(spark):
     assert (known.customer_seen, known.movie_seen) == (True, True)
     assert not any(math.isnan(v) for v in (known.pred_als, known.pred_bias_als))
     assert known.pred_als != pytest.approx(known.pred_bias, abs=1e-6)  # ALS did contribute
+
+
+@pytest.mark.parametrize("kind", ["bias_als", "als"])
+def test_recommend_all_scores_like_predict_and_skips_rated(spark, fitted, kind):
+    train, bias, als, res = fitted
+    model = recommend.factor_model(kind, train, train, bias, {"als": als, "bias_als": res}.get(kind))
+    recs = recommend.recommend_all(model, train, 3).cache()
+    assert recs.join(train, ["customer_id", "movie_id"]).isEmpty()            # never a rated movie
+    # Every customer gets min(3, unrated movies) recommendations, ranked 1..n.
+    unrated = (train.select("customer_id").distinct().crossJoin(train.select("movie_id").distinct())
+               .join(train, ["customer_id", "movie_id"], "left_anti"))
+    expected_n = unrated.groupBy("customer_id").agg(F.least(F.count("*"), F.lit(3)).cast("long").alias("n"))
+    assertDataFrameEqual(recs.groupBy("customer_id").agg(F.count("*").alias("n")), expected_n)
+    # The score is the model's own (unclipped) prediction, and no unrated movie scores higher
+    # than a customer's last recommendation.
+    preds = evaluation.predict_all(unrated, bias, als, res, clip=False).select(
+        "customer_id", "movie_id", F.col(evaluation.pred_col(kind)).alias("pred")).cache()
+    joined = recs.join(preds, ["customer_id", "movie_id"])
+    assert joined.count() == recs.count()
+    assert joined.where(F.abs(F.col("score") - F.col("pred")) > 1e-4).isEmpty()
+    floor = recs.groupBy("customer_id").agg(F.min("score").alias("floor"))
+    better = preds.join(recs, ["customer_id", "movie_id"], "left_anti").join(floor, "customer_id")
+    assert better.where(F.col("pred") > F.col("floor") + 1e-4).isEmpty()
 
 
 # -- ranking metrics ---------------------------------------------------------------------------
@@ -151,20 +181,6 @@ def test_blocked_top_k_matches_brute_force_with_many_blocks(spark):
         got = recommend.blocked_top_k(queries, cands, 4, exclude_col="ex", offset_col="off",
                                       query_block_size=qb, candidate_block_size=cb)
         assertDataFrameEqual(got, expected, atol=1e-5)
-
-
-def test_recommend_all_never_recommends_a_rated_movie(spark):
-    ratings = _ratings(spark, users=12, movies=8)
-    model = recommend.fit_factor_model(ratings, "bias_als", rank=2, max_iter=3, reg_param=0.1, num_blocks=2,
-                                       bias_iterations=1)
-    recs = recommend.recommend_all(model, ratings, 3).cache()
-    assert recs.join(ratings, ["customer_id", "movie_id"]).isEmpty()
-    # Every customer gets min(3, unrated movies) recommendations, ranked 1..n.
-    unrated = (ratings.select("customer_id").distinct().crossJoin(ratings.select("movie_id").distinct())
-               .join(ratings, ["customer_id", "movie_id"], "left_anti").groupBy("customer_id").count())
-    expected = unrated.select("customer_id", F.least(F.col("count"), F.lit(3)).cast("long").alias("n"))
-    assertDataFrameEqual(recs.groupBy("customer_id").agg(F.count("*").alias("n")), expected)
-    assert recs.where("rank < 1 or rank > 3").isEmpty()
 
 
 # -- similar movies ----------------------------------------------------------------------------

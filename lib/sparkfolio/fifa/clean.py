@@ -308,7 +308,8 @@ def quality_summary(parsed: DataFrame) -> dict[str, Any]:
     ).first()
     missing_rows = (parsed.select(F.explode("_missing").alias("column")).groupBy("column").count().collect())
     reject_rows = (parsed.select(F.explode("_errors").alias("e"))
-                   .groupBy(F.col("e.column").alias("column"), F.col("e.reason").alias("reason")).count().collect())
+                   .groupBy(F.col("e.column").alias("column"), F.col("e.reason").alias("reason"),
+                            F.col("e.drops_row").alias("drops_row")).count().collect())
     rows_read = int(totals["rows_read"])
     return {
         "rows_read": rows_read,
@@ -318,11 +319,13 @@ def quality_summary(parsed: DataFrame) -> dict[str, Any]:
         "values_rejected": int(totals["values_rejected"] or 0),
         "missing_by_column": {r["column"]: int(r["count"]) for r in sorted(missing_rows, key=lambda r: r["column"])},
         "rejects_by_column": _nested_counts(reject_rows),
+        "drop_reasons": _nested_counts([r for r in reject_rows if r["drops_row"]]),
     }
 
 
 def _nested_counts(rows: list[Any]) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     for r in sorted(rows, key=lambda r: (r["column"], r["reason"])):
-        out.setdefault(r["column"], {})[r["reason"]] = int(r["count"])
+        reasons = out.setdefault(r["column"], {})
+        reasons[r["reason"]] = reasons.get(r["reason"], 0) + int(r["count"])
     return out

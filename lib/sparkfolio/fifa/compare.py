@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from sparkfolio.fifa.stats import histogram_summary, mann_whitney_from_histograms
@@ -100,9 +99,3 @@ def _fmt_p(p: float) -> str:
         return f"{p:.1e}"
     return f"{p:.3f}"
 
-
-def histogram_frame(rows: list[Any]) -> pd.DataFrame:
-    """Collected ``(nationality, overall, count)`` Spark rows as a typed pandas frame."""
-    frame = pd.DataFrame([(r["nationality"], int(r["overall"]), int(r["count"])) for r in rows],
-                         columns=["nationality", "overall", "count"])
-    return frame.astype({"overall": np.int64, "count": np.int64})

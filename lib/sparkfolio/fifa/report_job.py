@@ -15,7 +15,6 @@ from typing import Any
 import pandas as pd
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
 
 from sparkfolio.fifa import aggregate, clean, compare, geo, html_report, interactive, plots
 from sparkfolio.fifa.source import read_players_csv
@@ -80,7 +79,7 @@ def _check_quality(out: JobOutput, quality: dict[str, Any], cfg: ReportConfig, w
     quality["rows_dropped_fraction"] = fraction
     if fraction <= cfg.max_reject_fraction:
         return
-    worst = max(((col, reason, n) for col, reasons in quality["rejects_by_column"].items() for reason, n in reasons.items()),
+    worst = max(((col, reason, n) for col, reasons in quality["drop_reasons"].items() for reason, n in reasons.items()),
                 key=lambda t: t[2], default=("?", "?", 0))
     out.write_json("metrics.json", metrics)
     out.keep_only(["rejects", "metrics.json"])

@@ -17,21 +17,21 @@ Plus ``plots/<clip>_waveform.png`` and ``plots/<clip>_melspec.png`` for a bounde
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Literal
 
 from pyspark import StorageLevel
-from pyspark.sql import Window
 from pyspark.sql import functions as F
 
+from sparkfolio.gtzan.audio import genre_from_path
 from sparkfolio.gtzan.features import SUMMARY_FEATURES, FeatureParams
 from sparkfolio.gtzan.plots import GENRE_PLOT_FEATURES, genre_features_figure
 from sparkfolio.gtzan.spark_features import (
     analysis_schema,
     clip_analyser,
     clips_table,
-    genre_column,
     rejects_table,
     segments_table,
     with_identity,
@@ -50,18 +50,20 @@ _MAX_PARTITION_KEY = "spark.sql.files.maxPartitionBytes"
 class FeaturesConfig:
     """Settings of gtzan-features (defaults mirror conf/gtzan_features.yaml)."""
 
-    sample_rate: int = 22050
-    n_fft: int = 2048
-    hop_length: int = 512
-    segments_per_30s: int = 10
-    segment_mfcc: int = 13
-    pad_mode: Literal["reflect", "constant"] = "reflect"
-    min_duration_s: float = 1.0
-    extensions: list[str] = field(default_factory=lambda: ["wav", "au"])
-    files_per_task: int = 4
-    plots_per_genre: int = 1
-    max_plots: int = 20
-    max_reject_fraction: float = 0.05
+    sample_rate: int = field(default=22050, metadata={"help": "Hz; clips are mixed to mono and resampled to it"})
+    n_fft: int = field(default=2048, metadata={"help": "STFT frame (samples)"})
+    hop_length: int = field(default=512, metadata={"help": "STFT hop (samples)"})
+    segments_per_30s: int = field(default=10, metadata={"help": "segments of a 30 s clip (10 -> 3 s each)"})
+    segment_mfcc: int = field(default=13, metadata={"help": "MFCC coefficients per segment frame"})
+    pad_mode: Literal["reflect", "constant"] = field(
+        default="reflect", metadata={"help": "STFT centre padding; reflect matches features_30_sec.csv"})
+    min_duration_s: float = field(default=1.0, metadata={"help": "shorter clips are rejected"})
+    extensions: list[str] = field(default_factory=lambda: ["wav", "au"],
+                                  metadata={"help": "audio file extensions read (any case)"})
+    files_per_task: int = field(default=4, metadata={"help": "about this many files per Spark task"})
+    plots_per_genre: int = field(default=1, metadata={"help": "waveform + mel PNGs for the first clips of each genre"})
+    max_plots: int = field(default=20, metadata={"help": "at most this many clips plotted"})
+    max_reject_fraction: float = field(default=0.05, metadata={"help": "fail (exit 4) above this share of bad files"})
 
 
 def feature_params(cfg: FeaturesConfig) -> FeatureParams:
@@ -111,6 +113,51 @@ def _partition_bytes(sizes: list[int], files_per_task: int, open_cost: int) -> i
     return max(1, int(files_per_task * (avg + open_cost) - open_cost))
 
 
+def plot_sample(paths: list[str], per_genre: int, max_plots: int) -> list[str]:
+    """The first ``per_genre`` paths of each genre (by path), then by genre, ``max_plots`` at most.
+
+    Decided on the driver from the file listing (names only), so no Spark job is spent on it.
+    """
+    if per_genre <= 0 or max_plots <= 0:
+        return []
+    by_genre: dict[str, list[str]] = {}
+    for path in sorted(paths):
+        by_genre.setdefault(genre_from_path(path), []).append(path)
+    ranked = sorted((rank, genre, path) for genre, items in by_genre.items()
+                    for rank, path in enumerate(items[:per_genre]))
+    return [path for _, _, path in ranked[:max_plots]]
+
+
+def summarise(groups: list[dict]) -> dict:
+    """Job figures from the per (genre, status, error) aggregate rows (see ``_groups``).
+
+    Returns
+    -------
+    dict
+        files, ok, rejected, segments, audio_s, work_s, reject_reasons {reason: count} and genres
+        (per genre: clips, segments and the clip-weighted mean of the plotted features).
+    """
+    out = {"files": 0, "ok": 0, "rejected": 0, "segments": 0, "audio_s": 0.0, "work_s": 0.0}
+    reasons: dict[str, int] = {}
+    genres: dict[str, dict] = {}
+    for g in groups:
+        n = int(g["n"])
+        out["files"] += n
+        out["work_s"] += float(g["work_s"] or 0.0)
+        if g["status"] != "ok":
+            out["rejected"] += n
+            reasons[g["error"]] = reasons.get(g["error"], 0) + n
+            continue
+        out["ok"] += n
+        out["segments"] += int(g["segments"] or 0)
+        out["audio_s"] += float(g["audio_s"] or 0.0)
+        genres[g["genre"]] = {"genre": g["genre"], "clips": n, "segments": int(g["segments"] or 0),
+                              **{c: g[c] for c in GENRE_PLOT_FEATURES}}
+    out["reject_reasons"] = dict(sorted(reasons.items()))
+    out["genres"] = [genres[k] for k in sorted(genres)]
+    return out
+
+
 def run(ctx: JobContext) -> None:
     """Analyse every clip under ``--input`` on the executors and publish the tables and plots."""
     cfg: FeaturesConfig = ctx.config
@@ -137,7 +184,7 @@ def run(ctx: JobContext) -> None:
             .option("pathGlobFilter", extension_glob(cfg.extensions))
             .load(ctx.input)
         )
-        plot_paths = _plot_sample(files, cfg.plots_per_genre, cfg.max_plots)
+        plot_paths = plot_sample([f.path for f in audio if f.size > 0], cfg.plots_per_genre, cfg.max_plots)
         udf_out = (files.where(F.col("length") > 0).select("path", "content")
                    .mapInArrow(clip_analyser(params, plot_paths), analysis_schema()))
         # Spark's file scan skips zero-byte files; the driver's listing knows them, so they are
@@ -147,23 +194,23 @@ def run(ctx: JobContext) -> None:
             udf_out = udf_out.unionByName(_empty_rejects(spark, empty))
         analysed = with_identity(udf_out).persist(StorageLevel.MEMORY_AND_DISK)
 
+        # The first action runs the UDF over every file and fills the cache; all later ones read it.
+        summary = summarise(_groups(analysed))
+        n_files, rejected = summary["files"], summary["rejected"]
+        fraction = rejected / n_files if n_files else 0.0
+        metrics = {
+            "input": ctx.input,
+            "files_listed": len(listed),
+            "audio_files": n_files,
+            "ignored_files": ignored,
+            "clips": summary["ok"],
+            "rejected": rejected,
+            "reject_fraction": fraction,
+            "reject_reasons": summary["reject_reasons"],
+            "config": {**vars(cfg), "segment_samples": params.segment_samples},
+        }
         with JobOutput(spark, ctx.output) as out:
-            out.write_table("rejects", rejects_table(analysed).orderBy("path"))
-            summary = _summary(analysed)
-            n_files = summary["files"]
-            rejected = summary["rejected"]
-            fraction = rejected / n_files if n_files else 0.0
-            metrics = {
-                "input": ctx.input,
-                "files_listed": len(listed),
-                "audio_files": n_files,
-                "ignored_files": ignored,
-                "clips": summary["ok"],
-                "rejected": rejected,
-                "reject_fraction": fraction,
-                "reject_reasons": _reject_reasons(analysed),
-                "config": {**vars(cfg), "segment_samples": params.segment_samples},
-            }
+            out.write_table("rejects", rejects_table(analysed).coalesce(1).sortWithinPartitions("path"))
             if fraction > cfg.max_reject_fraction:
                 metrics["elapsed_s"] = time.perf_counter() - started
                 out.write_json("metrics.json", metrics)
@@ -171,15 +218,18 @@ def run(ctx: JobContext) -> None:
                 raise DataQualityError(
                     f"{rejected} of {n_files} files under {ctx.input} could not be used "
                     f"({fraction:.1%} > max_reject_fraction {cfg.max_reject_fraction:.1%}); see the rejects table")
-
-            out.write_table("clips", clips_table(analysed).orderBy("path"))
-            out.write_table("segments", segments_table(analysed, cfg.segment_mfcc).orderBy("path", "segment"))
-            n_plots = _write_clip_plots(out, analysed)
-            genre_stats = _genre_stats(analysed)
-            if genre_stats:
+            # Few, well-filled Parquet files whatever the number of tasks (a clip row is ~1 KB,
+            # a segment row ~7 KB); rows sorted by path inside each file.
+            out.write_table("clips", clips_table(analysed).coalesce(max(1, math.ceil(summary["ok"] / 100_000)))
+                            .sortWithinPartitions("path"))
+            out.write_table("segments", segments_table(analysed, cfg.segment_mfcc)
+                            .coalesce(max(1, math.ceil(summary["segments"] / 20_000)))
+                            .sortWithinPartitions("path", "segment"))
+            n_plots = _write_clip_plots(out, analysed) if plot_paths else 0
+            if summary["genres"]:
                 import pandas as pd
 
-                out.write_figure("genre_features.png", genre_features_figure(pd.DataFrame(genre_stats)))
+                out.write_figure("genre_features.png", genre_features_figure(pd.DataFrame(summary["genres"])))
             elapsed = time.perf_counter() - started
             metrics.update(
                 segments=summary["segments"],
@@ -189,7 +239,7 @@ def run(ctx: JobContext) -> None:
                 elapsed_s=elapsed,
                 clips_per_second=n_files / elapsed if elapsed > 0 else None,
                 plots=n_plots,
-                genres=genre_stats,
+                genres=summary["genres"],
             )
             out.write_json("metrics.json", metrics)
     finally:
@@ -202,22 +252,18 @@ def run(ctx: JobContext) -> None:
 
     ctx.report(f"gtzan-features: {summary['ok']} clips, {summary['segments']} segments, {rejected} rejected "
                f"({ignored} non-audio files ignored) in {elapsed:.1f} s -> {out.uri}")
-    for reason, count in sorted(metrics["reject_reasons"].items()):
+    for reason, count in summary["reject_reasons"].items():
         ctx.report(f"  rejected {count}: {reason}")
 
 
-def _plot_sample(files, per_genre: int, max_plots: int) -> list[str]:
-    """The first ``per_genre`` paths of each genre (by path), at most ``max_plots`` in all.
-
-    Only the path column is read (binaryFile skips the bytes), and only the sample reaches the driver.
-    """
-    if per_genre == 0 or max_plots == 0:
-        return []
-    rank = F.row_number().over(Window.partitionBy("genre").orderBy("path"))
-    sample = (files.select("path", genre_column(F.col("path")).alias("genre"))
-              .withColumn("rank", rank).where(F.col("rank") <= per_genre)
-              .orderBy("rank", "genre", "path").limit(max_plots))
-    return [r.path for r in sample.collect()]
+def _groups(analysed) -> list[dict]:
+    """One small aggregate row per (genre, status, error): counts, sums and feature means."""
+    rows = (analysed.groupBy("genre", "status", "error")
+            .agg(F.count(F.lit(1)).alias("n"), F.sum("n_segments").alias("segments"),
+                 F.sum("duration_s").alias("audio_s"), F.sum("work_s").alias("work_s"),
+                 *[F.avg(c).alias(c) for c in GENRE_PLOT_FEATURES])
+            .collect())
+    return [r.asDict() for r in rows]
 
 
 def _empty_rejects(spark, paths: list[str]):
@@ -232,42 +278,15 @@ def _empty_rejects(spark, paths: list[str]):
     return spark.createDataFrame(rows, analysis_schema())
 
 
-def _summary(analysed) -> dict:
-    row = analysed.agg(
-        F.count(F.lit(1)).alias("files"),
-        F.sum(F.when(F.col("status") == "ok", 1).otherwise(0)).alias("ok"),
-        F.sum(F.when(F.col("status") != "ok", 1).otherwise(0)).alias("rejected"),
-        F.coalesce(F.sum("n_segments"), F.lit(0)).alias("segments"),
-        F.coalesce(F.sum("duration_s"), F.lit(0.0)).alias("audio_s"),
-        F.coalesce(F.sum("work_s"), F.lit(0.0)).alias("work_s"),
-    ).first()
-    return row.asDict()
-
-
-def _reject_reasons(analysed) -> dict[str, int]:
-    rows = analysed.where(F.col("status") != "ok").groupBy("error").count().collect()
-    return {r["error"]: int(r["count"]) for r in rows}
-
-
-def _genre_stats(analysed) -> list[dict]:
-    """Per genre: clip and segment counts and the mean of a few features (a few rows)."""
-    ok = analysed.where(F.col("status") == "ok")
-    rows = (ok.groupBy("genre")
-            .agg(F.count(F.lit(1)).alias("clips"), F.sum("n_segments").alias("segments"),
-                 *[F.avg(c).alias(c) for c in GENRE_PLOT_FEATURES])
-            .orderBy("genre").collect())
-    return [r.asDict() for r in rows]
-
-
 def _write_clip_plots(out: JobOutput, analysed) -> int:
     """Copy the PNGs rendered on the executors (a bounded sample) into ``plots/``."""
     rows = (analysed.where(F.col("waveform_png").isNotNull())
-            .select("file_name", "waveform_png", "melspec_png").orderBy("file_name").collect())
-    for r in rows:
+            .select("file_name", "waveform_png", "melspec_png").collect())
+    for r in sorted(rows, key=lambda r: r.file_name):
         stem = r.file_name.rsplit(".", 1)[0]
         out.write_bytes(f"plots/{stem}_waveform.png", bytes(r.waveform_png))
         out.write_bytes(f"plots/{stem}_melspec.png", bytes(r.melspec_png))
     return 2 * len(rows)
 
 
-__all__ = ["FeaturesConfig", "SUMMARY_FEATURES", "run", "feature_params", "extension_glob"]
+__all__ = ["FeaturesConfig", "SUMMARY_FEATURES", "run", "feature_params", "extension_glob", "plot_sample", "summarise"]

@@ -30,13 +30,13 @@ from sparkfolio.runtime.output import JobOutput
 class GenerateConfig:
     """Settings of gtzan-generate (defaults mirror conf/gtzan_generate.yaml)."""
 
-    genres: list[str] = field(default_factory=lambda: list(GENRES))
-    clips_per_genre: int = 10
-    min_duration_s: float = 30.0
-    max_duration_s: float = 30.0
-    sample_rate: int = 22050
-    seed: int = 42
-    tasks: int = 0
+    genres: list[str] = field(default_factory=lambda: list(GENRES), metadata={"help": "genres to synthesise"})
+    clips_per_genre: int = field(default=10, metadata={"help": "clips of each genre"})
+    min_duration_s: float = field(default=30.0, metadata={"help": "shortest clip (s); durations are drawn per clip"})
+    max_duration_s: float = field(default=30.0, metadata={"help": "longest clip (s)"})
+    sample_rate: int = field(default=22050, metadata={"help": "Hz of the 16-bit PCM WAV files"})
+    seed: int = field(default=42, metadata={"help": "same seed, same bytes"})
+    tasks: int = field(default=0, metadata={"help": "Spark tasks (0: default parallelism)"})
 
 
 MANIFEST_SCHEMA = StructType([

@@ -37,11 +37,11 @@ from sparkfolio.runtime.output import JobOutput
 class SimilarConfig:
     """Settings of gtzan-similar (defaults mirror conf/gtzan_similar.yaml)."""
 
-    k: int = 10
-    clip: str | None = None
-    features: list[str] = field(default_factory=list)
-    partitions: int = 0
-    max_reject_fraction: float = 0.05
+    k: int = field(default=10, metadata={"help": "neighbours kept per clip"})
+    clip: str | None = field(default=None, metadata={"help": "print this clip's top k (path, path suffix, file name or stem)"})
+    features: list[str] = field(default_factory=list, metadata={"help": "csv feature names compared; empty: all 57"})
+    partitions: int = field(default=0, metadata={"help": "blocks of query clips (0: spark.sql.shuffle.partitions)"})
+    max_reject_fraction: float = field(default=0.05, metadata={"help": "fail (exit 4) above this share of unusable clips"})
 
 
 def read_clips(spark, path: str) -> DataFrame:

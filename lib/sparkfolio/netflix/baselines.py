@@ -91,37 +91,36 @@ def fit_biases(train: DataFrame, mu: float | None = None, lambda_movie: float = 
     ratings = train.select("movie_id", "customer_id", F.col("rating").cast("double").alias("rating"))
     customer_bias: DataFrame | None = None
     movie_bias: DataFrame | None = None
-    for it in range(iterations):
+    passes: list[DataFrame] = []
+    for _ in range(iterations):
         if customer_bias is None:
             resid_movie = F.col("rating") - F.lit(mu)
             source = ratings
         else:
             resid_movie = F.col("rating") - F.lit(mu) - F.col("b_customer")
             source = ratings.join(customer_bias.select("customer_id", "b_customer"), "customer_id")
-        new_movie = (source.groupBy("movie_id")
-                     .agg(F.sum(resid_movie).alias("_s"), F.count(F.lit(1)).alias("n_movie"))
-                     .select("movie_id", (F.col("_s") / (F.lit(lambda_movie) + F.col("n_movie"))).alias("b_movie"),
-                             "n_movie")
-                     .cache())
+        movie_bias = (source.groupBy("movie_id")
+                      .agg(F.sum(resid_movie).alias("_s"), F.count(F.lit(1)).alias("n_movie"))
+                      .select("movie_id", (F.col("_s") / (F.lit(lambda_movie) + F.col("n_movie"))).alias("b_movie"),
+                              "n_movie")
+                      .cache())
         # The movie table is small (17,770 rows for the whole Netflix catalogue): broadcast it.
-        new_customer = (ratings.join(F.broadcast(new_movie.select("movie_id", "b_movie")), "movie_id")
-                        .groupBy("customer_id")
-                        .agg(F.sum(F.col("rating") - F.lit(mu) - F.col("b_movie")).alias("_s"),
-                             F.count(F.lit(1)).alias("n_customer"))
-                        .select("customer_id",
-                                (F.col("_s") / (F.lit(lambda_customer) + F.col("n_customer"))).alias("b_customer"),
-                                "n_customer")
-                        .cache())
-        # Materialise this pass before dropping the previous one, so the next pass reads the
-        # cache instead of recomputing the whole chain of joins.
-        new_customer.count()
-        if movie_bias is not None:
-            movie_bias.unpersist()
-        if customer_bias is not None:
-            customer_bias.unpersist()
-        movie_bias, customer_bias = new_movie, new_customer
-        log.debug("bias pass %d done", it + 1)
+        customer_bias = (ratings.join(F.broadcast(movie_bias.select("movie_id", "b_movie")), "movie_id")
+                         .groupBy("customer_id")
+                         .agg(F.sum(F.col("rating") - F.lit(mu) - F.col("b_movie")).alias("_s"),
+                              F.count(F.lit(1)).alias("n_customer"))
+                         .select("customer_id",
+                                 (F.col("_s") / (F.lit(lambda_customer) + F.col("n_customer"))).alias("b_customer"),
+                                 "n_customer")
+                         .cache())
+        passes += [movie_bias, customer_bias]
     assert movie_bias is not None and customer_bias is not None
+    # Every pass is cached, so one action computes the whole chain once (one Spark job rather
+    # than one per pass; the last movie table is filled on the way, by its broadcast). The
+    # earlier passes are dropped once the last ones are in memory.
+    customer_bias.count()
+    for df in passes[:-2]:
+        df.unpersist()
     return BiasModel(mu, movie_bias, customer_bias, lambda_movie, lambda_customer, iterations)
 
 

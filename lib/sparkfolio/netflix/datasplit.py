@@ -37,18 +37,11 @@ def check_columns(df: DataFrame, required: tuple[str, ...], where: str) -> None:
         raise InputError(f"{where}: missing column {missing[0]!r} (has: {', '.join(df.columns)})")
 
 
-def validate_ratings(ratings: DataFrame, check_duplicates: bool = True) -> tuple[DataFrame, DataFrame]:
-    """Split ingested ratings into usable rows and rejects with a reason.
+def flag_invalid(ratings: DataFrame) -> DataFrame:
+    """Typed rating columns plus ``reason``: why the row is unusable, null when it is fine.
 
-    Ingest already validates the text files, but this job may be pointed at any Parquet table,
-    and one duplicated (movie, customer) pair would leak between train and test. Rows with a
-    null key or rating, ratings outside 1-5 and all but the most recent of duplicated pairs are
-    rejected (``rejects`` has the rating columns plus ``reason``).
-
-    Returns
-    -------
-    (clean, rejects)
-        ``clean`` has ``movie_id int, customer_id int, rating double, date date``.
+    A row needs a movie, a customer and a whole rating in 1-5 (a missing date is allowed: only
+    the probe-like split uses dates, and it orders such rows as the oldest).
     """
     typed = ratings.select(
         F.col("movie_id").cast("int").alias("movie_id"),
@@ -62,31 +55,47 @@ def validate_ratings(ratings: DataFrame, check_duplicates: bool = True) -> tuple
         .when((F.col("rating") < 1) | (F.col("rating") > 5) | (F.col("rating") != F.floor("rating")),
               F.lit(REASON_RANGE))
     )
-    flagged = typed.withColumn("reason", reason)
+    return typed.withColumn("reason", reason)
+
+
+def validate_ratings(ratings: DataFrame, check_duplicates: bool = True) -> tuple[DataFrame, DataFrame]:
+    """Split ingested ratings into usable rows and rejects with a reason.
+
+    Ingest already validates the text files, but this job may be pointed at any Parquet table,
+    and one duplicated (movie, customer) pair would leak between train and test. Rows with a
+    null key or rating, ratings outside 1-5 and all but the most recent of duplicated pairs are
+    rejected (``rejects`` has the rating columns plus ``reason``).
+
+    Returns
+    -------
+    (clean, rejects)
+        ``clean`` has ``movie_id int, customer_id int, rating double, date date``.
+    """
+    flagged = flag_invalid(ratings)
     clean = flagged.where(F.col("reason").isNull()).drop("reason")
     rejects = flagged.where(F.col("reason").isNotNull())
     if check_duplicates:
-        clean, dups = _drop_duplicate_pairs(clean)
+        clean, dups = drop_duplicate_pairs(clean)
         rejects = rejects.unionByName(dups)
     return clean, rejects
 
 
-def _drop_duplicate_pairs(ratings: DataFrame) -> tuple[DataFrame, DataFrame]:
+def drop_duplicate_pairs(ratings: DataFrame) -> tuple[DataFrame, DataFrame]:
     """Keep the most recent rating of each (movie, customer) pair; the others become rejects.
 
-    One aggregation finds the duplicated keys (normally none); only rows of those keys go
-    through the window, so the common case costs a single hash aggregate, not a full sort.
+    One aggregation finds the duplicated keys (normally none, and then ``ratings`` itself is
+    returned, unchanged); only rows of those keys go through the window that picks the most
+    recent, so the common case costs a single hash aggregate, not a sort of every rating.
     """
-    dup_keys = (ratings.groupBy("movie_id", "customer_id").count()
-                .where(F.col("count") > 1).select("movie_id", "customer_id"))
+    keys = ["movie_id", "customer_id"]
+    dup_keys = ratings.groupBy(*keys).count().where(F.col("count") > 1).select(*keys)
     if dup_keys.isEmpty():
         return ratings, ratings.limit(0).withColumn("reason", F.lit(REASON_DUPLICATE))
-    marked = ratings.join(dup_keys.withColumn("_dup", F.lit(True)), ["movie_id", "customer_id"], "left")
+    single = ratings.join(dup_keys, keys, "left_anti")
     # Most recent first; equal dates fall back to the higher rating so the choice is deterministic.
-    w = Window.partitionBy("movie_id", "customer_id").orderBy(F.col("date").desc_nulls_last(),
-                                                             F.col("rating").desc())
-    ranked = marked.withColumn("_pos", F.when(F.col("_dup"), F.row_number().over(w)).otherwise(F.lit(1)))
-    keep = ranked.where(F.col("_pos") == 1).select(*RATING_COLUMNS)
+    w = Window.partitionBy(*keys).orderBy(F.col("date").desc_nulls_last(), F.col("rating").desc())
+    ranked = ratings.join(dup_keys, keys, "left_semi").withColumn("_pos", F.row_number().over(w))
+    keep = single.unionByName(ranked.where(F.col("_pos") == 1).drop("_pos")).select(*RATING_COLUMNS)
     dropped = (ranked.where(F.col("_pos") > 1).select(*RATING_COLUMNS)
                .withColumn("reason", F.lit(REASON_DUPLICATE)))
     return keep, dropped

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 import pandas as pd
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from sparkfolio.netflix.baselines import BiasModel, clip_rating, with_baseline
@@ -59,22 +59,29 @@ def predict_all(pairs: DataFrame, bias: BiasModel, als: Any = None, residual_als
     return df.drop("_baseline", "_als", "_res", "b_movie", "b_customer")
 
 
-def regression_metrics(predictions: DataFrame, models: list[str], label: str = "rating") -> dict[str, Any]:
+def regression_metrics(predictions: DataFrame, models: list[str], label: str = "rating",
+                       extra: dict[str, Column] | None = None) -> dict[str, Any]:
     """RMSE and MAE of each model's ``pred_<model>`` column against ``label``, in one Spark pass.
+
+    ``extra`` aggregate columns (e.g. counts of cold-start rows) ride along in the same pass.
 
     Returns
     -------
     dict
-        ``{model: {"rmse": .., "mae": ..}, ..., "rows": n}``.
+        ``{model: {"rmse": .., "mae": ..}, ..., "rows": n}`` plus ``"extra": {name: value}``
+        when ``extra`` is given.
     """
     aggs = [F.count(F.lit(1)).alias("rows")]
     for m in models:
         err = F.col(pred_col(m)) - F.col(label)
         aggs += [F.sqrt(F.avg(err * err)).alias(f"{m}__rmse"), F.avg(F.abs(err)).alias(f"{m}__mae")]
+    aggs += [col.alias(f"extra__{name}") for name, col in (extra or {}).items()]
     row = predictions.agg(*aggs).first().asDict()
     result: dict[str, Any] = {"rows": int(row["rows"])}
     for m in models:
         result[m] = {"rmse": row[f"{m}__rmse"], "mae": row[f"{m}__mae"]}
+    if extra:
+        result["extra"] = {name: row[f"extra__{name}"] for name in extra}
     return result
 
 

@@ -66,10 +66,11 @@ class ParquetPart:
     """One Parquet file of a table, written by one task through a hidden name and renamed in.
 
     Spark's readers skip names starting with ``.``, so a half-written part is never read; a
-    retried task attempt rewrites the same final name (idempotent).
+    retried task attempt rewrites the same final name (idempotent). ``dictionary`` names the
+    columns worth dictionary-encoding (or True/False for all).
     """
 
-    def __init__(self, uri: str, schema: Any) -> None:
+    def __init__(self, uri: str, schema: Any, dictionary: list[str] | bool = True) -> None:
         import pyarrow.parquet as pq
 
         self.uri = uri
@@ -79,11 +80,12 @@ class ParquetPart:
         self._fs = None
         if is_local(uri):
             os.makedirs(local_path(folder), exist_ok=True)
-            self._writer = pq.ParquetWriter(local_path(self._tmp), schema, compression="snappy")
+            self._writer = pq.ParquetWriter(local_path(self._tmp), schema, compression="snappy",
+                                            use_dictionary=dictionary)
         else:
             self._fs, self._tmp_path = _arrow_fs(self._tmp)
             self._stream = self._fs.open_output_stream(self._tmp_path)
-            self._writer = pq.ParquetWriter(self._stream, schema, compression="snappy")
+            self._writer = pq.ParquetWriter(self._stream, schema, compression="snappy", use_dictionary=dictionary)
         self.rows = 0
 
     def write(self, batch: Any) -> None:

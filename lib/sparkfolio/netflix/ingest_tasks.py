@@ -33,6 +33,11 @@ STATS_DDL = ("split_id int, lines long, headers long, rows long, rejects array<l
 #: The rejects table.
 REJECTS_DDL = "file string, line long, raw string, reason string"
 
+#: Columns worth dictionary encoding: few distinct values. Customer ids (hundreds of thousands
+#: per row group) would only make pyarrow try a dictionary and fall back, at twice the write cost.
+DICTIONARY_COLUMNS = {"ratings": ["movie_id", "rating", "date"], "probe": ["movie_id"],
+                      "qualifying": ["movie_id", "date"], "movies": True, "rejects": True}
+
 #: Output table of each input kind.
 TABLE_OF_KIND = {"ratings": "ratings", "probe": "probe", "qualifying": "qualifying", "titles": "movies"}
 
@@ -99,7 +104,8 @@ def _parse_one(split: dict[str, Any], tables: dict[str, str], schemas: dict[str,
 
     kind = split["kind"]
     table = TABLE_OF_KIND[kind]
-    part = fsio.ParquetPart(fsio.join(tables[table], f"part-{split['split_id']:05d}.parquet"), schemas[table])
+    part = fsio.ParquetPart(fsio.join(tables[table], f"part-{split['split_id']:05d}.parquet"), schemas[table],
+                            DICTIONARY_COLUMNS[table])
     lines = headers = 0
     rejects = np.zeros(len(REASONS), np.int64)
     rating_counts = np.zeros(6, np.int64)

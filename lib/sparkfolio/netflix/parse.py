@@ -259,16 +259,17 @@ def parse_dates(p: np.ndarray, fs: np.ndarray, fe: np.ndarray) -> tuple[np.ndarr
     u = _words(p, "<u2")[pos + 8].astype(np.uint64)  # "DD"
     ok &= ((w >> np.uint64(32)) & np.uint64(0xFF)) == _DASH
     ok &= (w >> np.uint64(56)) == _DASH
-    # Rebuild "YYYYMMDD" in one word and convert its eight digits at once.
+    # Rebuild "YYYYMMDD" in one word, check its eight digits at once and convert digit pairs
+    # (the first SWAR step): the four 16-bit lanes then hold 20 | 05 | MM | DD.
     x = (w & np.uint64(0xFFFFFFFF)) | ((w >> np.uint64(8)) & np.uint64(0x0000FFFF00000000)) | (u << np.uint64(48))
-    ymd, digits_ok = _swar_digits(x)
-    ok &= digits_ok
-    ymd = ymd.astype(np.int32)
-    year = ymd // 10000
+    ok &= ((x & _HIGH_NIBBLES) == _ZEROS8) & (((x + _SIX8) & _HIGH_NIBBLES) == _ZEROS8)
+    pairs = (((x & np.uint64(0x0F0F0F0F0F0F0F0F)) * np.uint64(2561)) >> np.uint64(8)).view(np.uint16).reshape(-1, 4)
+    lanes = pairs.astype(np.int32) & 0xFF  # low byte of each lane: the 2-digit value 0..99
+    year = lanes[:, 0] * 100 + lanes[:, 1]
     ok &= (year >= TABLE_FIRST_YEAR) & (year <= TABLE_LAST_YEAR)
-    key = (year - TABLE_FIRST_YEAR) * 100 + (ymd // 100) % 100
+    key = (year - TABLE_FIRST_YEAR) * 100 + lanes[:, 2]
     key[~ok] = 1
-    day = ymd % 100
+    day = lanes[:, 3]
     ok &= (day >= 1) & (day <= length[key])
     days = start[key] + (day - 1)
     return days.astype(np.int32), buckets[key], ok
@@ -312,10 +313,12 @@ def parse_block(buf: bytes | memoryview, kind: str, movie: int) -> Parsed:
     """
     n_commas, has_rating, has_date = LAYOUTS[kind]
     a = np.frombuffer(buf, dtype=np.uint8)
-    # One pass finds newlines and commas together; the commas of a line are the delimiters
-    # between its newline and the previous one, so no per-comma search is needed.
-    delim = np.flatnonzero((a == _NL) | (a == _COMMA))
-    is_nl = a[delim] == _NL
+    # One pass finds newlines, commas and colons together; the commas of a data line are the
+    # delimiters between its newline and the previous one, so no per-comma search is needed
+    # (a line holding a colon is a header, never a data line).
+    delim = np.flatnonzero((a == _NL) | (a == _COMMA) | (a == _COLON))
+    kinds = a[delim]
+    is_nl = kinds == _NL
     nl_at = np.flatnonzero(is_nl)
     starts, stops, ends = _bounds_from_ends(a, delim[nl_at])
     if ends.size > nl_at.size:  # a last line without newline: a virtual delimiter at the end
@@ -328,7 +331,7 @@ def parse_block(buf: bytes | memoryview, kind: str, movie: int) -> Parsed:
                       np.zeros(0, np.int8), 0, 0, movie)
 
     # Header lines: any line holding a colon (data lines never do). Valid ones are `digits:`.
-    colons = np.flatnonzero(a == _COLON)
+    colons = delim[kinds == _COLON]
     hdr = np.unique(np.searchsorted(ends, colons)) if colons.size else np.zeros(0, np.int64)
     hdr_values = np.zeros(hdr.size, np.int64)
     if hdr.size:

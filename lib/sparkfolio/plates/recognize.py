@@ -28,6 +28,8 @@ ONE_ROW_LAYOUTS: tuple[tuple[str, str], ...] = (
 )
 #: Prior cost of each format: most plates on the road are 2-digit; a longer reading must earn it.
 FORMAT_PRIOR = {"2-digit": 0.0, "3-digit": 0.15, "regional": 0.35}
+#: Two-row plates are the older, rarer kind.
+TWO_ROW_PRIOR = 0.2
 #: Two-row plates: the upper row (class number and syllable, maybe a region) over four digits.
 UPPER_LAYOUTS: tuple[tuple[str, str], ...] = (
     ("DDH", "2-digit"),
@@ -53,6 +55,8 @@ class Reading:
     chars: list[tuple[str, float, float]] = field(default_factory=list)  # (char, similarity, margin)
     boxes: list[tuple[int, int, int, int]] = field(default_factory=list)  # per char, crop pixels
     score: float = 0.0  # the decoder's objective (higher is better)
+    ink: np.ndarray | None = None  # the glyphs read (255 on 0), for a second opinion by Tesseract
+    rows: int = 1
 
     @property
     def confidence(self) -> float:
@@ -100,8 +104,9 @@ class _SpanScorer:
         if slot == "D":
             # The small upper row of a two-row plate uses squat glyphs, wider than tall.
             return h >= 0.55 * bh and w <= (1.3 if self.row.upper else 0.95) * bh
-        # A syllable is roughly as tall as the digits and at most about square-and-a-half.
-        return h >= 0.5 * bh and 0.25 * bh <= w <= 1.6 * bh
+        # A syllable is about as tall as the digits, at least half as wide as tall (a lone
+        # vowel stroke is not a syllable) and at most square-and-a-half.
+        return h >= 0.5 * bh and 0.35 * bh <= w <= 1.6 * bh
 
     def has(self, i: int, j: int) -> bool:
         """Whether the span was scored."""
@@ -234,6 +239,7 @@ def decode(row: Row, bank: GlyphBank, slots: str, scorer: _SpanScorer | None = N
     chars = [scorer.best(a, b, s) for a, b, s in spans]
     boxes = [scorer.box(a, b) for a, b, _ in spans]
     reading = Reading("".join(c[0] for c in chars), None, chars, boxes, float(dp[m][n]))
+    reading.ink = row.mask([g for a, b, _ in spans for g in groups[a:b]])
     if "R" in slots:
         _snap_region(reading, spans, scorer)
     return reading
@@ -264,7 +270,7 @@ def read_rows(rows: list[Row], bank: GlyphBank) -> Reading | None:
             r.fmt = fmt
             r.score -= FORMAT_PRIOR[fmt]
             best = _better(best, r)
-    if len(rows) > 1:
+    if len(rows) > 1 and _stacked(rows[1], main):
         lower = decode(main, bank, LOWER_LAYOUT, main_scorer)
         if lower is not None:
             upper_scorer = _SpanScorer(rows[1], bank)
@@ -273,12 +279,79 @@ def read_rows(rows: list[Row], bank: GlyphBank) -> Reading | None:
                 if upper is None:
                     continue
                 r = Reading(upper.text + lower.text, fmt, upper.chars + lower.chars,
-                            upper.boxes + lower.boxes, upper.score + lower.score - FORMAT_PRIOR[fmt])
+                            upper.boxes + lower.boxes,
+                            upper.score + lower.score - FORMAT_PRIOR[fmt] - TWO_ROW_PRIOR,
+                            _stack_ink(upper.ink, lower.ink), rows=2)
                 best = _better(best, r)
     if best is not None and not F_.is_valid_plate(best.text):
         best.fmt = None
     return best
 
 
+def _stacked(upper: Row, lower: Row) -> bool:
+    """Whether ``upper`` sits on ``lower`` like the rows of a two-row plate.
+
+    The upper row is shorter (about half the height), lies within the lower row's width and
+    is centred over it; a bumper edge or grille above a one-row plate rarely is all three.
+    """
+    ux0, ux1 = upper.groups[0].x, upper.groups[-1].x2
+    lx0, lx1 = lower.groups[0].x, lower.groups[-1].x2
+    ratio = upper.band_height / max(1.0, lower.band_height)
+    slack = 0.1 * (lx1 - lx0)
+    centred = abs((ux0 + ux1) / 2 - (lx0 + lx1) / 2) <= 0.2 * (lx1 - lx0)
+    return 0.3 <= ratio <= 0.8 and ux0 >= lx0 - slack and ux1 <= lx1 + slack and centred
+
+
 def _better(a: Reading | None, b: Reading) -> Reading:
     return b if a is None or b.score > a.score else a
+
+
+def _stack_ink(top: np.ndarray | None, bottom: np.ndarray | None) -> np.ndarray | None:
+    if top is None or bottom is None:
+        return top if bottom is None else bottom
+    w = max(top.shape[1], bottom.shape[1])
+    pad = lambda a: np.pad(a, ((0, 0), (0, w - a.shape[1])))  # noqa: E731
+    return np.vstack([pad(top), np.zeros((4, w), np.uint8), pad(bottom)])
+
+
+#: Readings within this score of the best binarisation's vote on each character.
+VOTE_WINDOW = 0.6
+
+
+def read_crop(gray: np.ndarray, bank: GlyphBank) -> Reading | None:
+    """Read a plate crop (grayscale, plate roughly filling it): the voted best reading.
+
+    The crop is brought to the working height and deskewed, then read once per binarisation
+    (:func:`sparkfolio.plates.segment.binarizations`). Binarisations fail differently (a
+    shadow, a glyph touching the frame), so the readings of the best format that score close to
+    the best one vote per character, weighted by similarity and margin.
+    """
+    from sparkfolio.plates import segment
+
+    g = segment.to_plate_height(gray)
+    angle = segment.crop_skew(g)
+    if abs(angle) > 0.5:
+        g = segment.rotate(g, angle)
+    readings = []
+    for polarity, _, mask in segment.binarizations(g):
+        r = read_rows(segment.find_rows(mask, polarity), bank)
+        if r is not None:
+            readings.append(r)
+    if not readings:
+        return None
+    best = max(readings, key=lambda r: r.score)
+    peers = [r for r in readings if r.fmt == best.fmt and r.rows == best.rows
+             and len(r.chars) == len(best.chars) and r.score >= best.score - VOTE_WINDOW]
+    if len(peers) > 1:
+        chars = []
+        for k in range(len(best.chars)):
+            votes: dict[str, list[tuple[float, float]]] = {}
+            for r in peers:
+                ch, sim, margin = r.chars[k]
+                votes.setdefault(ch, []).append((sim, margin))
+            ch, ev = max(votes.items(), key=lambda kv: sum(s + 0.3 * m for s, m in kv[1]))
+            chars.append((ch, max(s for s, _ in ev), max(m for _, m in ev)))
+        best = Reading("".join(c[0] for c in chars), best.fmt, chars, best.boxes, best.score, best.ink, best.rows)
+        if best.fmt is not None and not F_.is_valid_plate(best.text):
+            best.fmt = None
+    return best

@@ -446,7 +446,7 @@ def stop_process_group(proc: subprocess.Popen, timeout: float) -> None:
     while _exit_code(proc) is None and time.monotonic() < deadline:
         time.sleep(0.1)
     if _exit_code(proc) is None:
-        log.warning("pid %d ignored SIGTERM for %.0f s; killing it", proc.pid, timeout)
+        log.warning("pid %d ignored SIGTERM for %.1f s; killing its process group", proc.pid, timeout)
     # Children (executors, Python daemons) may outlive the leader: end the whole group.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)

@@ -262,10 +262,11 @@ def _causes(ctx: JobContext, cfg: DefectsConfig, plates: DataFrame, present: lis
                         ("findings", summary.findings), ("logit_coefficients", model_out["logit_coefficients"]),
                         ("model_metrics", model_out["model_table"]), ("feature_importances", model_out["importances"])):
         out.write_table(name, _small_df(spark, table))
-    _plots(out, summary, corr, nums, widths, cfg, metrics, model_out)
-    from sparkfolio.scale.report import render_report
+    figures = _plots(out, summary, corr, nums, cfg, metrics, model_out)
+    metrics["figures"] = figures
+    from sparkfolio.scale.report import FIGURES, render_report
 
-    out.write_text("report.html", render_report(metrics))
+    out.write_text("report.html", render_report(metrics, tuple((n, t) for n, t in FIGURES if n in figures)))
 
 
 def _models(ctx: JobContext, cfg: DefectsConfig, plates: DataFrame, class_counts: dict[int, int],
@@ -368,21 +369,31 @@ def _export_tree(cfg: DefectsConfig, model: Any, feat: M.Featurizer, out: JobOut
     return info
 
 
-def _plots(out: JobOutput, summary: FN.Summary, corr: pd.DataFrame, nums: list[str], widths: dict[str, float],
-           cfg: DefectsConfig, metrics: dict[str, Any], model_out: dict[str, Any]) -> None:
+def _plots(out: JobOutput, summary: FN.Summary, corr: pd.DataFrame, nums: list[str], cfg: DefectsConfig,
+           metrics: dict[str, Any], model_out: dict[str, Any]) -> list[str]:
+    """Draw the figures from the small tables; returns the names written (the tree PNG included)."""
     from sparkfolio.scale import plots as PL
 
     PL.use_korean_font()
-    out.write_figure("rate_by_category.png", PL.rate_by_category(summary.category_rates, metrics["defect_rate"]["rate"]))
-    out.write_figure("distributions_by_status.png", PL.distributions_by_status(summary.binned_rates, nums))
+    written: list[str] = []
+
+    def put(name: str, fig: Any) -> None:
+        out.write_figure(name, fig)
+        written.append(name)
+
+    put("rate_by_category.png", PL.rate_by_category(summary.category_rates, metrics["defect_rate"]["rate"]))
     binned = [c for c in nums if c in cfg.bin_widths]
     if binned:
-        out.write_figure("binned_rates.png", PL.binned_rates(summary.binned_rates, binned))
-    out.write_figure("correlation_heatmap.png", PL.correlation_heatmap(corr))
+        put("binned_rates.png", PL.binned_rates(summary.binned_rates, binned))
+    put("distributions_by_status.png", PL.distributions_by_status(summary.binned_rates, nums))
+    put("correlation_heatmap.png", PL.correlation_heatmap(corr))
     if model_out["imps"]:
-        out.write_figure("feature_importance.png", PL.feature_importances(model_out["imps"]))
+        put("feature_importance.png", PL.feature_importances(model_out["imps"]))
     if model_out["evals"]:
-        out.write_figure("roc_curves.png", PL.roc_curves(model_out["evals"]))
+        put("roc_curves.png", PL.roc_curves(model_out["evals"]))
+    if metrics.get("tree", {}).get("png_rendered"):
+        written.append("decision_tree.png")
+    return written
 
 
 def _small_df(spark: Any, table: pd.DataFrame) -> DataFrame:

@@ -145,7 +145,7 @@ def summarise(
             f["text"] += f" - not significant after adjusting for {len(tests)} tests ({S.format_p(t.p_adjusted)})"
         findings.append(f)
     findings.sort(key=lambda f: (not f["significant"], -(0.0 if math.isnan(f["cramers_v"]) else f["cramers_v"]),
-                                 f["column"]))
+                                 f["duplicate_of"] is not None, f["column"]))
     for i, f in enumerate(findings, start=1):
         f["rank"] = i
     cols = ["rank", "column", "kind", "over", "significant", "cramers_v", "p_value", "p_adjusted", "group", "n_group",
@@ -221,12 +221,14 @@ def _rr_text(rr: float) -> str:
 def recommendations(findings: list[dict[str, Any]], min_effect: float, limit: int) -> list[str]:
     """Process changes derived from the significant findings, strongest first.
 
-    Process settings become a target (a level to standardise on, a limit to keep below or above);
-    product attributes become plates to watch; work crews become a practice review.
+    Process settings become a target (a level to standardise on, a limit to keep below or above)
+    and come first; product attributes become plates to watch; work crews become a practice review.
     """
     out: list[str] = []
     seen: set[str] = set()
-    for f in findings:
+    # Settings the mill controls come first; products to watch and crews fill the remaining places.
+    ordered = sorted(findings, key=lambda f: (schema.column_kind(f["column"]) != "process", f["rank"]))
+    for f in ordered:
         if len(out) >= limit:
             break
         v = f["cramers_v"]

@@ -24,6 +24,9 @@ from sparkfolio.scale import schema
 log = logging.getLogger(__name__)
 
 OTHER = "(other)"
+# |coefficient| on the standardised scale beyond which a Logit term is taken as running away to
+# infinity (odds ratio e^12 per standard deviation or per level: no real process effect).
+RUNAWAY_COEF = 12.0
 
 
 # -- split ---------------------------------------------------------------------------------------
@@ -87,7 +90,7 @@ def _levels_text(s: pd.Series) -> pd.Series:
 
 
 def fit_logit(sample: pd.DataFrame, numeric: list[str], categorical: list[str], max_levels: int,
-              min_level_rows: int) -> LogitResult:
+              min_level_rows: int, max_refits: int = 5) -> LogitResult:
     """Fit ``scale ~ numeric + dummies(categorical)`` with statsmodels on the driver sample.
 
     * Levels with fewer than ``min_level_rows`` plates are merged into ``(other)``; columns with
@@ -110,6 +113,7 @@ def fit_logit(sample: pd.DataFrame, numeric: list[str], categorical: list[str], 
     forced: dict[tuple[str, str], float] = {}
     kept_levels: dict[str, list[str]] = {}
     cat_used: list[str] = []
+    merged_cols: dict[str, pd.Series] = {}
     for c in categorical:
         lv = _levels_text(data[c])
         counts = lv.value_counts()
@@ -117,19 +121,27 @@ def fit_logit(sample: pd.DataFrame, numeric: list[str], categorical: list[str], 
             notes.append(f"{c}: {len(counts)} levels (> logit_max_levels {max_levels}), left to the tree models")
             continue
         big = sorted(counts[counts >= min_level_rows].index.tolist())
-        merged = lv.where(lv.isin(big), OTHER)
-        rates = y_all.groupby(merged).mean()
-        for level, rate in rates.items():
-            if rate in (0.0, 1.0):
-                mask = (merged == level).to_numpy()
-                forced[(c, str(level))] = float(rate)
-                keep &= ~mask
-                notes.append(f"{c}='{schema.level_label(c, str(level))}': all {int(mask.sum())} plates "
-                             f"{'defective' if rate == 1.0 else 'good'} (perfect separation); predicted "
-                             f"{rate:.0%} and left out of the fit")
-        data[c] = merged
+        merged_cols[c] = lv.where(lv.isin(big), OTHER)
         kept_levels[c] = big
         cat_used.append(c)
+    # Setting one separated level aside can separate another (its few defects were in the first),
+    # so repeat until no level is all-defective or all-good among the plates left.
+    changed = True
+    while changed:
+        changed = False
+        for c in cat_used:
+            rates = y_all[keep].groupby(merged_cols[c][keep]).mean()
+            for level, rate in rates.items():
+                if rate in (0.0, 1.0) and (c, str(level)) not in forced:
+                    mask = (merged_cols[c] == level).to_numpy() & keep
+                    forced[(c, str(level))] = float(rate)
+                    keep &= ~mask
+                    changed = True
+                    notes.append(f"{c}='{schema.level_label(c, str(level))}': all {int(mask.sum())} plates left "
+                                 f"{'defective' if rate == 1.0 else 'good'} (perfect separation); predicted "
+                                 f"{rate:.0%} and left out of the fit")
+    for c in cat_used:
+        data[c] = merged_cols[c]
     data = data[keep]
     y = data[schema.LABEL].astype(float).to_numpy()
     if len(data) < 10 or len(np.unique(y)) < 2:
@@ -171,18 +183,33 @@ def fit_logit(sample: pd.DataFrame, numeric: list[str], categorical: list[str], 
     X = X[:, kept_idx]
     names = ["const"] + [names[j - 1] for j in kept_idx[1:]]
     flags = {"perfect_separation": False, "converged": False}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            res = sm.Logit(y, X).fit(method="newton", maxiter=100, disp=0)
-        except np.linalg.LinAlgError as exc:
-            return LogitResult(status="failed", notes=notes + [f"singular design matrix: {exc}"])
-    for w in caught:
-        if issubclass(w.category, PerfectSeparationWarning):
-            flags["perfect_separation"] = True
-        elif issubclass(w.category, ConvergenceWarning):
-            notes.append("the Newton iterations did not converge")
-    flags["converged"] = bool(res.mle_retvals.get("converged", False))
+    res = None
+    for _ in range(max_refits + 1):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                res = sm.Logit(y, X).fit(method="newton", maxiter=100, disp=0)
+            except np.linalg.LinAlgError as exc:
+                return LogitResult(status="failed", notes=notes + [f"singular design matrix: {exc}"])
+        flags["perfect_separation"] = any(issubclass(w.category, PerfectSeparationWarning) for w in caught)
+        flags["converged"] = bool(res.mle_retvals.get("converged", False)) and not any(
+            issubclass(w.category, ConvergenceWarning) for w in caught)
+        # A term whose standardised coefficient runs away (a combination of levels that separates
+        # the outcome, e.g. T steel rolled conventionally: all good) has no finite estimate; drop
+        # the worst such term and refit rather than report a meaningless number.
+        b, se = np.asarray(res.params), np.asarray(res.bse)
+        runaway = [j for j in range(1, X.shape[1]) if not np.isfinite(se[j]) or abs(b[j]) > RUNAWAY_COEF]
+        if flags["converged"] and not flags["perfect_separation"] and not runaway:
+            break
+        if not runaway:
+            break
+        worst = max(runaway, key=lambda j: (not np.isfinite(se[j]), se[j] if np.isfinite(se[j]) else 0.0))
+        notes.append(f"{names[worst]}: coefficient not identified (quasi-separation with other terms), left out")
+        X = np.delete(X, worst, axis=1)
+        del names[worst]
+    assert res is not None
+    if not flags["converged"]:
+        notes.append("the Newton iterations did not converge: coefficients and p-values are unreliable")
     if flags["perfect_separation"]:
         notes.append("statsmodels reports (quasi-)perfect separation: some coefficients and p-values are unreliable")
     # Back to the data's units: x_std = (x - m) / s, so b_raw = b_std / s and the intercept shifts.

@@ -94,7 +94,9 @@ def canonicalize_chunk(raw: pd.DataFrame, present: list[str], cfg: Any, source: 
             v = s
             if c == "steel_kind" and cfg.steel_kind_major_class:
                 v = s.str[:1].str.upper()
-            typed[c] = v.where(~blank, None)
+            v = v.where(~blank, None)
+            # Few distinct values: categories keep ten million plates in a few hundred MB.
+            typed[c] = v if c == schema.ID else v.astype("category")
             reasons.append(pd.Series(np.where(blank, f"{c}: missing value", ""), index=raw.index))
     joined = pd.Series([""] * len(raw), index=raw.index, dtype=object)
     for r in reasons:
@@ -104,6 +106,20 @@ def canonicalize_chunk(raw: pd.DataFrame, present: list[str], cfg: Any, source: 
     df = pd.DataFrame(typed)
     df["_source"] = source
     return df, joined
+
+
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate chunks, unioning the categories of categorical columns (plain concat would
+    fall back to Python objects when the chunks saw different levels)."""
+    if len(parts) == 1:
+        return parts[0].reset_index(drop=True)
+    out = {}
+    for c in parts[0].columns:
+        if isinstance(parts[0][c].dtype, pd.CategoricalDtype):
+            out[c] = pd.Series(pd.api.types.union_categoricals([p[c] for p in parts]), name=c)
+        else:
+            out[c] = pd.concat([p[c] for p in parts], ignore_index=True)
+    return pd.DataFrame(out)
 
 
 def run_pandas(input_path: str) -> dict[str, Any]:
@@ -135,7 +151,7 @@ def run_pandas(input_path: str) -> dict[str, Any]:
             typed, why = canonicalize_chunk(chunk, present, cfg, path)
             parts.append(typed)
             reasons.append(why)
-    df = pd.concat(parts, ignore_index=True)
+    df = _concat(parts)
     why = pd.concat(reasons, ignore_index=True)
     valid = (why == "").to_numpy()
     if cfg.reject_duplicates:
@@ -198,6 +214,4 @@ def _level_text(s: pd.Series) -> pd.Series:
     """Level text as the Spark job writes it: whole numbers without ``.0``."""
     if s.dtype.kind == "f":
         return s.map(lambda v: str(int(v)) if float(v).is_integer() else repr(float(v)))
-    if s.dtype.kind in "iu":
-        return s.astype(str)
     return s.astype(str)

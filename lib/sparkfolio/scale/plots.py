@@ -56,7 +56,7 @@ def rate_by_category(cats: pd.DataFrame, overall: float, max_levels: int = 15) -
         if len(d) > max_levels:
             d = d.nlargest(max_levels, "n")
         d = d.sort_values("rate")
-        err = np.vstack([d["rate"] - d["ci_low"], d["ci_high"] - d["rate"]])
+        err = np.clip(np.vstack([d["rate"] - d["ci_low"], d["ci_high"] - d["rate"]]).astype(float), 0, None)
         ax.barh(d["label"].astype(str), d["rate"], xerr=err, color=sns.color_palette("rocket_r", 3)[1],
                 ecolor="0.3", capsize=2)
         ax.axvline(overall, color="0.4", ls="--", lw=1)

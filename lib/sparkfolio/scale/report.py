@@ -119,9 +119,9 @@ def render_report(m: dict[str, Any], figures: tuple[tuple[str, str], ...] = FIGU
     parts.append("<h2>Figures</h2>")
     tree = m.get("tree", {})
     for name, title in figures:
-        if name == "decision_tree.png" and not tree.get("png_rendered"):
-            parts.append("<p class='muted'>Decision tree PNG not rendered (Graphviz missing); see decision_tree.dot.</p>")
-            continue
         parts.append(f"<h3>{_e(title)}</h3><img src='{_e(name)}' alt='{_e(title)}'>")
+    if tree.get("dot_written") and not tree.get("png_rendered"):
+        parts.append(f"<p class='muted'>Decision tree PNG not rendered ({_e(tree.get('png_skipped_reason', ''))}); "
+                     "see decision_tree.dot.</p>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

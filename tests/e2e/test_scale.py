@@ -1,0 +1,185 @@
+"""End to end: scale-generate writes plates in the real format; scale-defects finds their causes.
+
+The same numbers come out of the Spark job and the single-process pandas reference; the real file
+gives its known figures; bad inputs give one-line errors and published rejects.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from sparkfolio.cli import run_job as cli_run_job
+from sparkfolio.scale import schema
+from sparkfolio.scale.pandas_reference import run_pandas
+from tests.conftest import shared_data
+
+# Small model settings: the tests check the plumbing and the numbers, not model quality at scale.
+LIGHT = ["--set", "max_depths=[2,4]", "--set", "cv_folds=2", "--set", "rf_trees=5", "--set", "gbt_iterations=3",
+         "--set", "write_plates=false"]
+TREE_ONLY = LIGHT + ["--set", "models=[decision_tree]"]
+
+
+def _metrics(folder: Path) -> dict:
+    return json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def generated(spark, tmp_path_factory):
+    """1,200 synthetic plates (three blocks) and the defects analysis of them."""
+    root = tmp_path_factory.mktemp("scale")
+    gen = root / "gen"
+    assert cli_run_job("scale-generate", ["--output", str(gen), "--set", "rows=1200", "--set", "seed=5",
+                                          "--set", "block_rows=500"]) == 0
+    out = root / "defects"
+    assert cli_run_job("scale-defects", ["--input", str(gen), "--output", str(out)] + TREE_ONLY) == 0
+    return gen, out
+
+
+def test_generator_writes_the_real_format_deterministically(generated, run_job, tmp_path):
+    gen, _ = generated
+    files = sorted((gen / "plates").glob("*.csv"))
+    assert [f.name for f in files] == ["scale_defects-00000.csv"]
+    text = files[0].read_bytes().decode("cp949")  # CP949 by default, like the real file
+    lines = text.splitlines()
+    assert lines[0] == ",".join(schema.LOWER_COLUMNS.values())
+    assert len(lines) == 1201
+    assert re.fullmatch(r"PLT_1001,03JAN2023:07:07:53,(양품|불량),[^,]+,[^,]+,[CT],\d+,\d+00,\d+00,(적용|미적용),"
+                        r"[123]호기,[12]열,\d{4},\d+,\d{4},\d+,\d+,\d{4},(CR\(제어압연\)|TMCP\(온도제어\)),\d+,\d+,1조",
+                        lines[1])
+    m = _metrics(gen)
+    assert m["rows"] == 1200 and m["counts"]["defects"] == sum(",불량," in ln for ln in lines[1:])
+    # Same seed, other file split: the same plates.
+    again = tmp_path / "again"
+    assert run_job("scale-generate", "--output", str(again), "--set", "rows=1200", "--set", "seed=5",
+                   "--set", "block_rows=500", "--set", "rows_per_file=600") == 0
+    parts = sorted((again / "plates").glob("*.csv"))
+    assert len(parts) == 2
+    body = [ln for p in parts for ln in p.read_bytes().decode("cp949").splitlines()[1:]]
+    assert body == lines[1:]
+
+
+def test_defects_of_generated_plates_equal_the_pandas_reference(generated):
+    gen, out = generated
+    m = _metrics(out)
+    g = _metrics(gen)
+    assert m["input"]["encoding"] == "cp949" and m["input"]["variant"] == "lower"
+    assert m["rows"]["read"] == 1200
+    # The generator's sensor dropouts (rolling temperature 0) are exactly the rejects.
+    assert m["rows"]["rejected"] == g["counts"]["rolling_temp_dropouts"]
+    assert set(m["rows"]["reject_reasons"]) <= {"rolling_temp: outside [600, 1300]"}
+    ref = run_pandas(str(gen / "plates"))
+    assert ref["rows"] == {k: m["rows"][k] for k in ("read", "valid", "rejected", "reject_fraction")}
+    assert ref["defect_rate"] == pytest.approx(m["defect_rate"])
+    for key in ("category_rates", "numeric_by_status", "binned_rates", "chi_square"):
+        assert len(ref[key]) == len(m[key]), key
+        for a, b in zip(ref[key], m[key]):
+            assert a == pytest.approx(b, nan_ok=True), key
+    assert [f["text"] for f in ref["findings"]] == [f["text"] for f in m["findings"]]
+    # The generator's rules are what the analysis finds: HSB, descaling passes and temperatures.
+    significant = {f["column"] for f in m["findings"] if f["significant"]}
+    assert {"hsb", "rolling_temp", "fur_soak_temp", "descaling_count"} <= significant
+    assert m["tree"]["png_rendered"] and (out / "decision_tree.png").read_bytes()[:4] == b"\x89PNG"
+    assert m["models"]["decision_tree"]["test"]["auc"] > 0.8
+    html = (out / "report.html").read_text(encoding="utf-8")
+    for r in m["recommendations"]:
+        assert r.replace("'", "&#x27;") in html
+    for name in ("rate_by_category.png", "binned_rates.png", "distributions_by_status.png", "correlation_heatmap.png",
+                 "roc_curves.png", "feature_importance.png"):
+        assert (out / name).stat().st_size > 1000, name
+
+
+def test_real_file_gives_its_known_figures(spark, tmp_path, run_job):
+    real = shared_data("scale/scale_defects.csv")
+    out = tmp_path / "real"
+    assert run_job("scale-defects", "--input", str(real), "--output", str(out), *LIGHT) == 0
+    m = _metrics(out)
+    assert m["input"]["encoding"] == "cp949" and m["input"]["variant"] == "lower"
+    assert m["rows"] == {"read": 1000, "valid": 994, "rejected": 6, "reject_fraction": 0.006,
+                         "reject_reasons": {"rolling_temp: outside [600, 1300]": 6}}
+    assert (m["defect_rate"]["plates"], m["defect_rate"]["defects"]) == (994, 310)
+    rates = {(r["column"], r["label"]): r for r in m["category_rates"]}
+    assert (rates[("hsb", "not applied")]["n"], rates[("hsb", "not applied")]["rate"]) == (47, 1.0)
+    assert rates[("steel_kind", "T")]["defects"] == 20 and rates[("steel_kind", "T")]["n"] == 241
+    top = m["findings"][0]
+    assert (top["column"], top["edge"], top["n_group"]) == ("rolling_temp", 1000.0, 193)
+    assert any(r.startswith("Keep the rolling temperature (T5) below 1000 °C") for r in m["recommendations"])
+    assert any("hot scale breaker (HSB), make 'applied' the standard" in r for r in m["recommendations"])
+    assert m["duplicate_columns"] == {"fur_ex_temp": "fur_soak_temp"}
+    assert m["logit"]["status"] == "fitted" and m["logit"]["converged"]
+    assert any(n.startswith("hsb='not applied'") for n in m["logit"]["notes"])
+    assert set(m["models"]) == {"decision_tree", "random_forest", "gradient_boosted_trees"}
+    for name, model in m["models"].items():
+        assert model["test"]["auc"] > 0.85, name
+    rejects = spark.read.parquet(str(out / "rejects")).collect()
+    assert sorted(r["plate_no"] for r in rejects) == ["PLT_1054", "PLT_1222", "PLT_1223", "PLT_1599", "PLT_1600",
+                                                      "PLT_1601"]
+
+
+def test_upper_variant_in_utf8_without_graphviz(generated, run_job, tmp_path, monkeypatch):
+    gen = tmp_path / "upper"
+    assert run_job("scale-generate", "--output", str(gen), "--set", "rows=600", "--set", "variant=upper",
+                   "--set", "encoding=utf-8", "--set", "seed=9") == 0
+    header = next((gen / "plates").glob("*.csv")).read_text(encoding="utf-8").splitlines()[0]
+    assert header == ",".join(schema.UPPER_COLUMNS.values())
+    from sparkfolio.scale import tree_export
+
+    monkeypatch.setattr(tree_export, "dot_binary", lambda: None)
+    out = tmp_path / "out"
+    assert run_job("scale-defects", "--input", str(gen), "--output", str(out), *TREE_ONLY,
+                   "--set", "max_depths=[3]") == 0
+    m = _metrics(out)
+    assert (m["input"]["variant"], m["input"]["encoding"]) == ("upper", "utf-8")
+    assert "pt_weight" in {r["column"] for r in m["numeric_by_status"]}
+    assert {r["level"] for r in m["category_rates"] if r["column"] == "steel_kind"} == {"C", "T"}
+    assert m["tree"] == {"dot_written": True, "png_rendered": False, "depth": m["tree"]["depth"],
+                         "num_nodes": m["tree"]["num_nodes"], "png_skipped_reason": "dot not installed"}
+    assert (out / "decision_tree.dot").exists() and not (out / "decision_tree.png").exists()
+    assert run_job("scale-defects", "--input", str(gen), "--output", str(tmp_path / "strict"), *TREE_ONLY,
+                   "--set", "max_depths=[3]", "--set", "require_graphviz=true") == 3
+
+
+def _lower_csv(rows: list[list[str]], drop: str | None = None) -> str:
+    cols = [c for c in schema.LOWER_COLUMNS.values() if c != drop]
+    out = [",".join(cols)]
+    for r in rows:
+        out.append(",".join(v for c, v in zip(schema.LOWER_COLUMNS.values(), r) if c != drop))
+    return "\n".join(out) + "\n"
+
+
+ROW = ["PLT_1", "03JAN2023:07:07:53", "양품", "AB/A", "미국", "C", "20", "2500", "40000", "적용", "1호기", "1열", "1160",
+       "80", "1150", "60", "230", "1150", "CR(제어압연)", "950", "8", "1조"]
+
+
+@pytest.mark.parametrize("name,content,message", [
+    ("missing.csv", _lower_csv([ROW], drop="hsb").encode("cp949"),
+     r"missing.csv: missing required column hsb \(closest variant 'lower' expects"),
+    ("empty.csv", b"", r"empty.csv: the file is empty"),
+    ("header.csv", _lower_csv([]).encode("cp949"), r"header.csv: the file has a header but no data rows"),
+    ("binary.csv", b"plate_no,scale\n\xff\xfe\x80\x81\xff\n", r"binary.csv: unknown text encoding"),
+])
+def test_bad_inputs_fail_with_one_line(run_job, tmp_path, capsys, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    assert run_job("scale-defects", "--input", str(path), "--output", str(tmp_path / "out")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and re.search(message, err[0]), err
+    assert not (tmp_path / "out").exists()
+
+
+def test_too_many_rejects_publish_rejects_and_fail(run_job, tmp_path, capsys):
+    bad = [ROW[:0] + [f"PLT_{i}"] + ROW[1:] for i in range(8)]
+    for r in bad[:3]:
+        r[19] = "0"  # rolling_temp 0: a sensor dropout
+    bad[3][2] = "모름"  # unknown defect label
+    path = tmp_path / "bad.csv"
+    path.write_bytes(_lower_csv(bad).encode("cp949"))
+    out = tmp_path / "out"
+    assert run_job("scale-defects", "--input", str(path), "--output", str(out)) == 4
+    assert "4 of 8 rows rejected (50.0% > max_reject_fraction 5.0%)" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "rejects"]
+    m = _metrics(out)
+    assert m["rows"]["reject_reasons"] == {"rolling_temp: outside [600, 1300]": 3, "scale: unknown label": 1}
