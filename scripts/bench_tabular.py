@@ -3,7 +3,7 @@
 For each workload and size: generate the data once (kept under --work-dir and reused by later
 runs), then time the Spark job as a user runs it (``python jobs/<job>.py --master local[N]`` in a
 fresh process, JVM start included) and the pandas reference (``run_pandas`` in a fresh process,
-peak memory recorded). Prints a Markdown table and appends one JSON line per measurement to
+its peak memory recorded). Prints a Markdown table and appends one JSON line per measurement to
 ``<work-dir>/results.jsonl``.
 
 Usage:
@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -39,19 +38,15 @@ def _job_script(job: str) -> str:
     return str(REPO / "jobs" / f"{job.replace('-', '_')}.py")
 
 
-def _run(cmd: list[str], log: Path, timeout: float | None) -> tuple[int, float, int]:
-    """Run ``cmd``; returns exit code, wall seconds and the child's peak RSS in MiB."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def _run(cmd: list[str], log: Path, timeout: float | None) -> tuple[int, float]:
+    """Run ``cmd`` with its output in ``log``; returns the exit code and wall seconds."""
     start = time.perf_counter()
     with open(log, "w") as f:
         try:
             rc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=REPO, timeout=timeout).returncode
         except subprocess.TimeoutExpired:
             rc = 124
-    wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the maximum over all waited-for children: only meaningful when it grew.
-    return rc, wall, (peak // 1024 if peak > before else -1)
+    return rc, time.perf_counter() - start
 
 
 def _generate(workload: str, rows: int, work: Path, master: str) -> Path:
@@ -66,7 +61,7 @@ def _generate(workload: str, rows: int, work: Path, master: str) -> Path:
             return data
     shutil.rmtree(out, ignore_errors=True)
     print(f"  generating {rows:,} {workload} rows -> {out}", flush=True)
-    rc, wall, _ = _run([PY, _job_script(gen_job), "--master", master, "--output", str(out), "--set", f"rows={rows}"],
+    rc, wall = _run([PY, _job_script(gen_job), "--master", master, "--output", str(out), "--set", f"rows={rows}"],
                        work / f"{workload}_{rows}_generate.log", None)
     if rc != 0:
         raise RuntimeError(f"{gen_job} failed (exit {rc}); see {work / f'{workload}_{rows}_generate.log'}")
@@ -109,15 +104,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{workload} {rows:,} rows", flush=True)
             data = _generate(workload, rows, work, args.master)
             out = work / f"{workload}_{rows}_report"
-            rc, spark_s, _ = _run([PY, _job_script(report_job), "--master", args.master, "--input", str(data),
+            rc, spark_s = _run([PY, _job_script(report_job), "--master", args.master, "--input", str(data),
                                    "--output", str(out), *extra], work / f"{workload}_{rows}_report.log", None)
             print(f"  {report_job}: exit {rc}, {spark_s:.1f} s", flush=True)
             pandas_s, pandas_rc, pandas_mb = None, None, -1
             if not args.skip_pandas:
-                code = (f"import sys; from {pandas_module} import run_pandas; r = run_pandas(sys.argv[1]); "
-                        "print({k: v for k, v in r.items() if isinstance(v, (int, float))})")
-                pandas_rc, pandas_s, pandas_mb = _run([PY, "-c", code, str(data)], work / f"{workload}_{rows}_pandas.log",
-                                                      args.pandas_timeout)
+                code = (f"import resource, sys; from {pandas_module} import run_pandas; r = run_pandas(sys.argv[1]); "
+                        "print({k: v for k, v in r.items() if isinstance(v, (int, float))}); "
+                        "print('PEAK_MIB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)")
+                log = work / f"{workload}_{rows}_pandas.log"
+                pandas_rc, pandas_s = _run([PY, "-c", code, str(data)], log, args.pandas_timeout)
+                peaks = [ln.split()[1] for ln in log.read_text().splitlines() if ln.startswith("PEAK_MIB ")]
+                pandas_mb = int(peaks[-1]) if peaks else -1
                 print(f"  pandas: exit {pandas_rc}, {pandas_s:.1f} s, peak {pandas_mb} MiB", flush=True)
             record = {"workload": workload, "rows": rows, "input_mb": round(_size_mb(data), 1), "spark_job": report_job,
                       "spark_exit": rc, "spark_s": round(spark_s, 1), "pandas_exit": pandas_rc,

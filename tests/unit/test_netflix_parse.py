@@ -235,3 +235,23 @@ def test_customer_bitmaps_count_the_union_exactly() -> None:
     big = IdSet()
     big.add(np.array([5, MAX_BITMAP_ID + 1]))
     assert big.encode() is None
+
+
+def test_conf_yaml_mirrors_the_config_defaults() -> None:
+    from sparkfolio.netflix.ingest_job import IngestConfig
+    from sparkfolio.runtime.config import load_config
+    from tests.conftest import REPO
+
+    assert load_config(IngestConfig, REPO / "conf" / "netflix_ingest.yaml") == IngestConfig()
+
+
+def test_pack_splits_groups_small_files_and_keeps_big_splits_alone() -> None:
+    from sparkfolio.netflix.splits import pack_splits
+
+    small = [("mv_%d" % i, 1000, "ratings", None) for i in range(10)]
+    splits = plan_splits([("big", 10_000, "ratings", None), *small], 6400)
+    bins = pack_splits(splits, 6400)  # open cost 100 bytes per split
+    # 5,100 + 1,100 fits 6,400; five 1,100-byte files do, six do not.
+    assert [[s.path for s in b] for b in bins] == [["big"], ["big", "mv_0"], ["mv_1", "mv_2", "mv_3", "mv_4", "mv_5"],
+                                                    ["mv_6", "mv_7", "mv_8", "mv_9"]]
+    assert [s.split_id for b in bins for s in b] == list(range(12))

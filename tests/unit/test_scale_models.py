@@ -118,7 +118,7 @@ def test_evaluate_counts_the_confusion_matrix_and_roc(spark):
     assert ev["roc"]["fpr"][0] == 0.0 and ev["roc"]["tpr"][-1] == 1.0 and ev["roc"]["fpr"][-1] == 1.0
 
 
-def test_tree_export_from_a_fitted_spark_tree(spark, tmp_path):
+def test_tree_export_from_a_fitted_spark_tree(spark, tmp_path, monkeypatch):
     from pyspark.ml.classification import DecisionTreeClassifier
 
     d = _synthetic(400, seed=2)
@@ -136,6 +136,22 @@ def test_tree_export_from_a_fitted_spark_tree(spark, tmp_path):
         png = tmp_path / "t.png"
         TE.render_png(dot, str(png))
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Without Graphviz: the DOT is still written and the PNG skipped with a flag -- or, when
+    # required, a DependencyError with the install hint.
+    from sparkfolio.runtime.errors import DependencyError
+    from sparkfolio.runtime.output import JobOutput
+    from sparkfolio.scale.defects_job import DefectsConfig, _export_tree
+
+    monkeypatch.setattr(TE, "dot_binary", lambda: None)
+    with JobOutput(spark, str(tmp_path / "out")) as out:
+        info = _export_tree(DefectsConfig(), model, feat, out)
+    assert info == {"dot_written": True, "png_rendered": False, "depth": model.depth, "num_nodes": model.numNodes,
+                    "png_skipped_reason": "dot not installed"}
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["decision_tree.dot"]
+    with pytest.raises(DependencyError, match="apt-get install graphviz"):
+        with JobOutput(spark, str(tmp_path / "strict")) as out:
+            _export_tree(DefectsConfig(require_graphviz=True), model, feat, out)
+    assert not (tmp_path / "strict").exists()
 
 
 def test_tree_to_dot_labels_tests_and_leaves():

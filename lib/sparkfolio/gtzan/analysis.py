@@ -33,9 +33,11 @@ def worker_setup() -> None:
     """Once per Python process: one BLAS/OpenMP thread and the JIT kernels compiled.
 
     Spark runs one Python worker per task slot; if each also let OpenBLAS start a thread per core,
-    two workers on two cores would fight over four threads (measured: a 1 ms matrix product then
-    takes 80 ms). Spark already sets OMP_NUM_THREADS to the task's cores for its workers; the
-    explicit limit also covers libraries that were loaded before that variable was read.
+    two workers on two cores would fight over four threads (measured on a busy 2-core machine: the
+    1 ms mel-filterbank product then takes 80 ms). Spark sets OMP_NUM_THREADS to the executor's
+    cores, not one per task, so the limit is set here, at run time, for whatever BLAS/OpenMP
+    libraries the process has loaded. The JIT kernels are compiled (or loaded from numba's cache)
+    up front so the first file is not charged for it.
     """
     global _WORKER_READY
     if _WORKER_READY:
@@ -46,6 +48,12 @@ def worker_setup() -> None:
         threadpool_limits(limits=1)
     except ImportError:  # pragma: no cover - threadpoolctl comes with librosa's scikit-learn
         log.warning("threadpoolctl not installed; BLAS may start one thread per core in every worker")
+    # librosa loads its submodules lazily; the beat tracker's numba kernels are compiled at that
+    # import (librosa does not cache them on disk), a few seconds once per process.
+    import librosa.beat  # noqa: F401
+    import librosa.feature  # noqa: F401
+    import librosa.onset  # noqa: F401
+
     from sparkfolio.gtzan.medfilt import warm_up
 
     warm_up()

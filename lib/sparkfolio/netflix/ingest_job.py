@@ -25,7 +25,7 @@ from sparkfolio.netflix.files import classify, layout_of
 from sparkfolio.netflix.ingest_tasks import (REJECTS_DDL, SPLITS_DDL, STATS_DDL, TABLE_OF_KIND, arrow_schemas,
                                              parse_splits, reject_rows)
 from sparkfolio.netflix.parse import HIST_FIRST_YEAR, N_MONTHS, REASONS
-from sparkfolio.netflix.splits import Split, plan_splits
+from sparkfolio.netflix.splits import Split, pack_splits, plan_splits
 from sparkfolio.runtime.errors import ConfigError, DataQualityError, InputError
 from sparkfolio.runtime.inputs import InputFile, list_input_files
 from sparkfolio.runtime.job import JobContext
@@ -75,7 +75,7 @@ def run(ctx: JobContext) -> None:
     with JobOutput(spark, ctx.output) as out:
         tables = {TABLE_OF_KIND[k]: out.path(TABLE_OF_KIND[k]) for k in TABLE_OF_KIND}
         t = time.perf_counter()
-        stats = _pass1(spark, splits, names, tables, cfg)
+        stats = _pass1(spark, splits, names, tables, cfg, split_bytes)
         timings["parse"] = time.perf_counter() - t
         by_split = {row["split_id"]: row for row in stats}
         first_lines = first_line_numbers(splits, {k: v["lines"] for k, v in by_split.items()})
@@ -86,7 +86,7 @@ def run(ctx: JobContext) -> None:
         t = time.perf_counter()
         bad_splits = [s for s in splits if sum(by_split[s.split_id]["rejects"]) > 0]
         if bad_splits:  # usually none: then no second pass at all, just an empty table below
-            out.write_table("rejects", _pass2(spark, bad_splits, names, first_lines, cfg))
+            out.write_table("rejects", _pass2(spark, bad_splits, names, first_lines, cfg, split_bytes))
         timings["rejects"] = time.perf_counter() - t
 
         wanted = {"ratings", "movies", "rejects"} | {TABLE_OF_KIND[k] for k in kinds}
@@ -187,25 +187,30 @@ def _split_rows(splits: list[Split], names: list[str], first_lines: dict[int, in
              (first_lines or {}).get(s.split_id, 1)) for s in splits]
 
 
-def _tasks(spark: Any, rows: list[tuple]) -> Any:
-    """One partition per split, so every split is its own task."""
-    rdd = spark.sparkContext.parallelize(rows, max(1, len(rows)))
+def _tasks(spark: Any, splits: list[Split], names: list[str], split_bytes: int,
+           first_lines: dict[int, int] | None = None) -> Any:
+    """The task DataFrame: one partition per bin of splits (big files: one split per task)."""
+    bins = [_split_rows(b, names, first_lines) for b in pack_splits(splits, split_bytes)]
+    # parallelize with as many slices as elements puts each bin in its own partition.
+    rdd = spark.sparkContext.parallelize(bins, max(1, len(bins))).flatMap(lambda rows: rows)
     return spark.createDataFrame(rdd, SPLITS_DDL)
 
 
-def _pass1(spark: Any, splits: list[Split], names: list[str], tables: dict[str, str], cfg: IngestConfig) -> list[dict]:
+def _pass1(spark: Any, splits: list[Split], names: list[str], tables: dict[str, str], cfg: IngestConfig,
+           split_bytes: int) -> list[dict]:
     # Bitmaps (<= 2 MiB each) only while their number stays modest; beyond, Spark counts.
     bitmaps = sum(1 for s in splits if s.kind == "ratings") <= _MAX_BITMAP_SPLITS
     fn = functools.partial(parse_splits, tables=dict(tables), chunk_bytes=_chunk_bytes(cfg),
                            encoding=cfg.titles_encoding, customer_bitmaps=bitmaps)
-    rows = _tasks(spark, _split_rows(splits, names)).mapInArrow(fn, STATS_DDL).collect()
+    rows = _tasks(spark, splits, names, split_bytes).mapInArrow(fn, STATS_DDL).collect()
     return [r.asDict() for r in rows]
 
 
-def _pass2(spark: Any, bad: list[Split], names: list[str], first_lines: dict[int, int], cfg: IngestConfig) -> Any:
+def _pass2(spark: Any, bad: list[Split], names: list[str], first_lines: dict[int, int], cfg: IngestConfig,
+           split_bytes: int) -> Any:
     fn = functools.partial(reject_rows, chunk_bytes=_chunk_bytes(cfg), encoding=cfg.titles_encoding,
                            raw_max_chars=cfg.raw_max_chars)
-    return _tasks(spark, _split_rows(bad, names, first_lines)).mapInArrow(fn, REJECTS_DDL)
+    return _tasks(spark, bad, names, split_bytes, first_lines).mapInArrow(fn, REJECTS_DDL)
 
 
 def _chunk_bytes(cfg: IngestConfig) -> int:

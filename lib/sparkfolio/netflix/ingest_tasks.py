@@ -82,30 +82,53 @@ def _stats_schema() -> Any:
 
 def parse_splits(batches: Iterator[Any], tables: dict[str, str], chunk_bytes: int, encoding: str,
                  customer_bitmaps: bool = True) -> Iterator[Any]:
-    """Pass 1 for every split in ``batches``: write its rows to ``tables[kind]``, yield its counters.
+    """Pass 1 for the splits of one task: write their rows to ``tables``, yield one counter row each.
 
-    ``tables`` maps an output table name to its (staged) folder URI; the part file is named after
-    the split id, so a retried task overwrites its own part and nothing else. With
-    ``customer_bitmaps`` a ratings split also returns the bitmap of its customer ids (see
-    ``bitmaps.py``) so the driver can count distinct customers without another pass.
+    ``tables`` maps an output table name to its (staged) folder URI. The task writes one Parquet
+    part per table, named after its first split id, so a retried task overwrites its own parts
+    and nothing else. With ``customer_bitmaps`` a ratings split also returns the bitmap of its
+    customer ids (see ``bitmaps.py``) so the driver can count distinct customers without
+    another pass.
     """
     import pyarrow as pa
 
     schemas = arrow_schemas()
-    for batch in batches:
-        for split in batch.to_pylist():
-            row = _parse_one(split, tables, schemas, chunk_bytes, encoding, customer_bitmaps)
-            yield pa.RecordBatch.from_pylist([row], schema=_stats_schema())
+    splits = [row for batch in batches for row in batch.to_pylist()]
+    if not splits:
+        return
+    first = min(s["split_id"] for s in splits)
+    parts: dict[str, fsio.ParquetPart] = {}
+
+    def part_for(table: str) -> fsio.ParquetPart:
+        if table not in parts:
+            parts[table] = fsio.ParquetPart(fsio.join(tables[table], f"part-{first:05d}.parquet"), schemas[table],
+                                            DICTIONARY_COLUMNS[table])
+        return parts[table]
+
+    stats = []
+    try:
+        for split in splits:
+            stats.append(_parse_one(split, part_for, schemas, chunk_bytes, encoding, customer_bitmaps))
+    except BaseException:
+        for part in parts.values():
+            part.discard()
+        raise
+    for part in parts.values():
+        if part.rows:
+            part.commit()
+        else:
+            part.discard()  # no empty parts: the driver writes one empty part for an empty table
+    yield pa.RecordBatch.from_pylist(stats, schema=_stats_schema())
 
 
-def _parse_one(split: dict[str, Any], tables: dict[str, str], schemas: dict[str, Any], chunk_bytes: int,
+def _parse_one(split: dict[str, Any], part_for: Any, schemas: dict[str, Any], chunk_bytes: int,
                encoding: str, customer_bitmaps: bool = True) -> dict[str, Any]:
     import pyarrow as pa
 
     kind = split["kind"]
     table = TABLE_OF_KIND[kind]
-    part = fsio.ParquetPart(fsio.join(tables[table], f"part-{split['split_id']:05d}.parquet"), schemas[table],
-                            DICTIONARY_COLUMNS[table])
+    part = part_for(table)
+    rows = 0
     lines = headers = 0
     rejects = np.zeros(len(REASONS), np.int64)
     rating_counts = np.zeros(6, np.int64)
@@ -122,6 +145,7 @@ def _parse_one(split: dict[str, Any], tables: dict[str, str], schemas: dict[str,
                 t = parse_titles_block(chunk, encoding)
                 lines += t.n_lines
                 rejects += np.bincount(np.asarray(t.reject_code, np.int64), minlength=len(REASONS))
+                rows += len(t.movie_id)
                 part.write(pa.RecordBatch.from_arrays(
                     [pa.array(t.movie_id, pa.int32()), pa.array(t.year, pa.int32()), pa.array(t.title, pa.string())],
                     schema=schemas[table]))
@@ -133,6 +157,7 @@ def _parse_one(split: dict[str, Any], tables: dict[str, str], schemas: dict[str,
             rejects += np.bincount(p.reject_code.astype(np.int64), minlength=len(REASONS))
             if p.movie.size == 0:
                 continue
+            rows += p.movie.size
             movie_ids.update(runs_unique(p.movie).tolist())
             cols = [pa.array(p.movie), pa.array(p.customer)]
             if customers is not None:
@@ -147,19 +172,12 @@ def _parse_one(split: dict[str, Any], tables: dict[str, str], schemas: dict[str,
                 min_day = lo if min_day is None else min(min_day, lo)
                 max_day = hi if max_day is None else max(max_day, hi)
             part.write(pa.RecordBatch.from_arrays(cols, schema=schemas[table]))
-    except BaseException:
-        part.discard()
-        raise
     finally:
         if f is not None:
             f.close()
-    if part.rows:
-        part.commit()
-    else:
-        part.discard()  # no empty parts: the driver writes one empty part for an empty table
     rejects[0] = 0
     return {
-        "split_id": split["split_id"], "lines": lines, "headers": headers, "rows": part.rows,
+        "split_id": split["split_id"], "lines": lines, "headers": headers, "rows": rows,
         "rejects": rejects.tolist(), "rating_counts": rating_counts.tolist(), "month_counts": months.tolist(),
         "movie_ids": sorted(movie_ids), "min_day": min_day, "max_day": max_day,
         "customers": customers.encode() if customers is not None else None,

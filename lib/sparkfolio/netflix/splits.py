@@ -181,3 +181,29 @@ def _line_around(f: IO[bytes], pos: int, limit: int) -> bytes:
             break
         parts.append(block)
     return b"".join(parts)
+
+
+def pack_splits(splits: list[Split], target_bytes: int, open_cost: int | None = None) -> list[list[Split]]:
+    """Group splits into tasks of about ``target_bytes``, counting ``open_cost`` per split.
+
+    ``open_cost`` (default: 1/64 of the target, at most 1 MiB) stands for the fixed price of
+    opening a file, so a task never gets thousands of empty files.
+    Big files are already cut to ``target_bytes``, so they keep one split per task; the many
+    small files of the original layout (17,770 ``mv_*.txt`` of ~110 KB) share tasks, as Spark's
+    file sources pack small files into one partition, instead of paying a task per file.
+    """
+    if open_cost is None:
+        open_cost = min(1 << 20, max(1, target_bytes // 64))
+    bins: list[list[Split]] = []
+    current: list[Split] = []
+    used = 0
+    for s in splits:
+        cost = (s.end - s.start) + open_cost
+        if current and used + cost > target_bytes:
+            bins.append(current)
+            current, used = [], 0
+        current.append(s)
+        used += cost
+    if current:
+        bins.append(current)
+    return bins

@@ -38,10 +38,10 @@ class Candidate:
         return x0, y0, int(np.ceil(max(xs))) - x0, int(np.ceil(max(ys))) - y0
 
 
-def whole_image(gray: np.ndarray) -> Candidate:
+def whole_image(gray: np.ndarray, score: float = 0.0) -> Candidate:
     """The image itself as a candidate: the input may already be a plate crop."""
     h, w = gray.shape[:2]
-    return Candidate(gray, ((0, 0), (w, 0), (w, h), (0, h)), 0.0, 0.0, "image")
+    return Candidate(gray, ((0, 0), (w, 0), (w, h), (0, h)), 0.0, score, "image")
 
 
 def find_candidates(gray: np.ndarray, max_candidates: int = 3, min_chain: int = 4) -> list[Candidate]:
@@ -135,7 +135,8 @@ def _cut(gray: np.ndarray, chain: list[Box], up: float, score: float) -> Candida
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     a = np.deg2rad(angle)
     # Extent of the chain measured along its own axis.
-    half_w = (x1 - x0) / 2 / max(0.5, np.cos(a)) + 0.9 * h
+    # Wide margins: a regional prefix (서울) is often not part of the chain.
+    half_w = (x1 - x0) / 2 / max(0.5, np.cos(a)) + 1.6 * h
     top = 1.2 * h if len(chain) <= 5 else 0.55 * h
     bottom = 0.55 * h
     half_h = h / 2

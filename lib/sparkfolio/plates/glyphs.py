@@ -314,11 +314,49 @@ def build_bank(charset: str, fonts: list[str], variants: int = 24, seed: int = 7
     return GlyphBank.from_samples(glyph_features(np.stack(norms)), labels)
 
 
+#: Bump when rendering, augmentation or features change, so stale disk caches are not reused.
+BANK_VERSION = 3
+
+
 @functools.lru_cache(maxsize=4)
 def cached_bank(charset: str, font_dir: str = FONT_DIR, variants: int = 24, seed: int = 7) -> GlyphBank:
-    """The bank for these settings, built once per Python process (executors reuse workers)."""
+    """The bank for these settings, built once per Python process (executors reuse workers).
+
+    Building takes seconds, so the arrays are also kept on the local disk (``SPARKFOLIO_CACHE``,
+    default ``~/.cache/sparkfolio``) under a key of every input (characters, font files,
+    variants, seed, code version); a worker on the same host then loads them in milliseconds.
+    A cache that cannot be read or written is skipped, never an error.
+    """
     fonts = find_fonts(font_dir)
+    key = _bank_key(charset, fonts, variants, seed)
+    path = Path(os.environ.get("SPARKFOLIO_CACHE", Path.home() / ".cache" / "sparkfolio")) / f"glyphs-{key}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            bank = GlyphBank(z["features"], z["projected"], z["projection"], z["labels"], str(z["charset"]), z["starts"])
+        log.info("glyph bank loaded from %s", path)
+        return bank
+    except (OSError, KeyError, ValueError):
+        pass
     bank = build_bank(charset, fonts, variants=variants, seed=seed)
     log.info("glyph bank: %d templates of %d characters from %d fonts (pid %d)",
              len(bank.labels), len(charset), len(fonts), os.getpid())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, features=bank.features, projected=bank.projected, projection=bank.projection,
+                 labels=bank.labels, charset=np.array(bank.charset), starts=bank.starts)
+        os.replace(tmp, path)  # atomic: concurrent workers never see a half-written file
+    except OSError as exc:
+        log.warning("glyph bank not cached (%s)", exc)
     return bank
+
+
+def _bank_key(charset: str, fonts: list[str], variants: int, seed: int) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update(f"{BANK_VERSION}|{charset}|{variants}|{seed}|{GLYPH_SIZE}".encode())
+    for f in fonts:
+        st = os.stat(f)
+        h.update(f"|{os.path.basename(f)}:{st.st_size}".encode())
+    return h.hexdigest()[:16]

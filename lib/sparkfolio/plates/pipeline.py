@@ -48,6 +48,10 @@ RESULT_FIELDS: tuple[tuple[str, str], ...] = (
 )
 
 
+#: Weight of a candidate's chain score (plate-likeness of its glyph row) in the final choice.
+CHAIN_WEIGHT = 0.15
+
+
 @dataclass(frozen=True)
 class OcrSettings:
     """How images are read; plain values only, so UDF closures stay small and picklable."""
@@ -138,8 +142,10 @@ def read_image(path: str, data: bytes | None, settings: OcrSettings, bank: Glyph
         result.seconds = time.perf_counter() - started
         return result
     result.height, result.width = int(gray.shape[0]), int(gray.shape[1])
-    candidates = [whole_image(gray)]
-    for cand in find_candidates(gray, max_candidates=settings.max_candidates):
+    found = find_candidates(gray, max_candidates=settings.max_candidates)
+    # The whole image contains every chain found in it, so it shares the best chain's score.
+    candidates = [whole_image(gray, max((c.score for c in found), default=0.0))]
+    for cand in found:
         x, y, w, h = cand.box
         # A chain covering most of the image is the whole-image candidate again.
         if w * h < 0.6 * gray.shape[0] * gray.shape[1]:
@@ -149,7 +155,11 @@ def read_image(path: str, data: bytes | None, settings: OcrSettings, bank: Glyph
         reading = read_crop(cand.crop, bank)
         if reading is None:
             continue
-        rank = reading.score + (2.0 if reading.fmt else 0.0)
+        # A valid plate beats any invalid text; among readings, glyphs that match their
+        # templates better and a more plate-like chain (even heights, regular spacing) win:
+        # watermark text and grille bars match poorly and make poor chains. (The decoder's
+        # own score is not comparable across crops: it depends on how much clutter it skipped.)
+        rank = (2.0 if reading.fmt else 0.0) + 5.0 * reading.confidence + CHAIN_WEIGHT * min(cand.score, 10.0)
         if best is None or rank > best[0]:
             best = (rank, cand, reading)
     if best is not None:

@@ -103,7 +103,7 @@ class _SpanScorer:
         bh = self.row.height_at((x0 + x1) / 2)
         if slot == "D":
             # The small upper row of a two-row plate uses squat glyphs, wider than tall.
-            return h >= 0.55 * bh and w <= (1.3 if self.row.upper else 0.95) * bh
+            return h >= 0.55 * bh and w <= (1.4 if self.row.upper else 1.1) * bh
         # A syllable is about as tall as the digits, at least half as wide as tall (a lone
         # vowel stroke is not a syllable) and at most square-and-a-half.
         return h >= 0.5 * bh and 0.35 * bh <= w <= 1.6 * bh
@@ -155,7 +155,7 @@ def _skip_cost(g: Group, band_h: int, outer: bool) -> float:
 def typical_digit_width(row: Row) -> float | None:
     """Median width of the row's full-height, digit-wide groups (``None`` when too few)."""
     bh = row.band_height
-    wide = 1.3 if row.upper else 0.95
+    wide = 1.4 if row.upper else 1.1
     ws = [g.w for g in row.groups if g.h >= 0.8 * bh and 0.3 * bh <= g.w <= wide * bh]
     return float(np.median(ws)) if len(ws) >= 3 else None
 
@@ -167,7 +167,7 @@ def digit_pitch(row: Row) -> float | None:
     too few pairs exist to say.
     """
     bh = row.band_height
-    wide = 1.3 if row.upper else 0.95
+    wide = 1.4 if row.upper else 1.1
     tall = [g for g in row.groups if g.h >= 0.8 * bh and g.w <= wide * bh]
     d = [b.x + b.w / 2 - a.x - a.w / 2 for a, b in zip(tall, tall[1:])]
     d = [v for v in d if 0.3 * bh <= v <= (1.4 if row.upper else 1.0) * bh]

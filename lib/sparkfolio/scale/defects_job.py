@@ -179,6 +179,7 @@ def _analyse(ctx: JobContext, cfg: DefectsConfig, typed: DataFrame, present: lis
         raise InputError(f"{ctx.input}: no data rows")
     plates, rejects = P.split_valid(typed, present)
     reasons = P.reject_reason_counts(rejects).toPandas()
+    log.info("parsed %d rows, %d rejected (%.1f s)", rows, bad, time.perf_counter() - started)
     metrics: dict[str, Any] = {
         "job": "scale-defects",
         "input": {"path": ctx.input, "files": len(files), "bytes": sum(f.size for f in files),
@@ -195,7 +196,10 @@ def _analyse(ctx: JobContext, cfg: DefectsConfig, typed: DataFrame, present: lis
             raise DataQualityError(
                 f"{ctx.input}: {bad} of {rows} rows rejected ({bad / rows:.1%} > max_reject_fraction "
                 f"{cfg.max_reject_fraction:.1%}); most common: {reasons.iloc[0]['reason_kind']} - see the rejects table")
+        # Keep only the typed plates cached from here on (the raw strings were for the rejects).
         plates = plates.persist(StorageLevel.MEMORY_AND_DISK)
+        plates.count()
+        typed.unpersist()
         try:
             _causes(ctx, cfg, plates, present, metrics, out)
         finally:
@@ -224,6 +228,8 @@ def _causes(ctx: JobContext, cfg: DefectsConfig, plates: DataFrame, present: lis
     n = sum(class_counts.values())
     k = class_counts.get(1, 0)
     if class_counts.get(0, 0) == 0 or k == 0:
+        out.write_json("metrics.json", metrics)
+        out.keep_only(["rejects", "metrics.json"])
         raise DataQualityError(f"{ctx.input}: all {n} valid plates are {'defective' if k else 'good'}; "
                                "finding causes needs both good and defective plates")
     lo, hi = S.wilson(k, n)
@@ -238,6 +244,8 @@ def _causes(ctx: JobContext, cfg: DefectsConfig, plates: DataFrame, present: lis
     dups = A.duplicate_columns(corr.loc[nums, nums])
     summary = FN.summarise(cat_counts, moments, bins, cfg.alpha, cfg.min_group_size, cfg.min_effect,
                            cfg.max_recommendations, dups)
+    log.info("aggregations and tests done: %d findings, %d significant", len(summary.findings),
+             int(summary.findings["significant"].sum()) if len(summary.findings) else 0)
     metrics["category_rates"] = summary.category_rates.to_dict("records")
     metrics["numeric_by_status"] = summary.numeric_by_status.to_dict("records")
     metrics["binned_rates"] = summary.binned_rates.to_dict("records")
@@ -262,6 +270,7 @@ def _causes(ctx: JobContext, cfg: DefectsConfig, plates: DataFrame, present: lis
                         ("findings", summary.findings), ("logit_coefficients", model_out["logit_coefficients"]),
                         ("model_metrics", model_out["model_table"]), ("feature_importances", model_out["importances"])):
         out.write_table(name, _small_df(spark, table))
+    log.info("tables written")
     figures = _plots(out, summary, corr, nums, cfg, metrics, model_out)
     metrics["figures"] = figures
     from sparkfolio.scale.report import FIGURES, render_report
@@ -300,6 +309,7 @@ def _models(ctx: JobContext, cfg: DefectsConfig, plates: DataFrame, class_counts
             logit_metrics["test"] = M.evaluate(scored, "p_logit")
             evals["logit"] = logit_metrics["test"]
         metrics["logit"] = logit_metrics
+        log.info("logit %s on %d plates", fit.status, len(sample))
 
         feat = M.fit_featurizer(train, nums, cats)
         max_levels = max([len(v) for v in feat.labels.values()] or [0]) + 1

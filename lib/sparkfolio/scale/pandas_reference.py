@@ -126,8 +126,8 @@ def run_pandas(input_path: str) -> dict[str, Any]:
     """The ``scale-defects`` aggregations of the CSV file(s) at ``input_path`` with pandas alone.
 
     Returns a dict with ``rows``, ``defect_rate``, ``category_rates``, ``numeric_by_status``,
-    ``binned_rates``, ``chi_square``, ``findings`` (the same records as the job's metrics.json)
-    and ``seconds`` (read/parse and aggregate times).
+    ``binned_rates``, ``chi_square``, ``findings``, ``recommendations`` (the same records as the
+    job's metrics.json) and ``seconds`` (read/parse and aggregate times).
     """
     from sparkfolio.scale.defects_job import DefectsConfig
 
@@ -189,8 +189,10 @@ def run_pandas(input_path: str) -> dict[str, Any]:
         bin_rows += [{"column": c, "bin_low": float(k), "width": float(w), "n": int(r["size"]), "defects": int(r["sum"])}
                      for k, r in g.iterrows()]
     bin_counts = pd.DataFrame(bin_rows, columns=["column", "bin_low", "width", "n", "defects"])
+    corr = plates[nums].astype(float).corr()
+    dups = A.duplicate_columns(corr)
     summary = FN.summarise(cat_counts, moments, bin_counts, cfg.alpha, cfg.min_group_size, cfg.min_effect,
-                           cfg.max_recommendations)
+                           cfg.max_recommendations, dups)
     t2 = time.perf_counter()
     n, k = len(plates), int(y.sum())
     from sparkfolio.scale.stats import wilson
@@ -204,7 +206,9 @@ def run_pandas(input_path: str) -> dict[str, Any]:
         "binned_rates": summary.binned_rates.to_dict("records"),
         "chi_square": summary.chi_square.to_dict("records"),
         "findings": summary.findings.to_dict("records"),
+        "recommendations": summary.recommendations,
         "bin_widths": widths,
+        "duplicate_columns": dups,
         "encoding": encoding,
         "seconds": {"read_parse": round(t1 - t0, 2), "aggregate": round(t2 - t1, 2), "total": round(t2 - t0, 2)},
     }
