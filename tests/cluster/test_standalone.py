@@ -124,6 +124,7 @@ def test_netflix_ingest_on_the_cluster_equals_a_local_run(spark, standalone_clus
     executors = [i for i in imports if Path(i["cwd"]).is_relative_to(standalone_cluster.base_dir)]
     assert driver and all(i["origin"] == f"{zip_path}/sparkfolio/__init__.py" for i in driver)
     assert executors, imports
+    assert len(driver) + len(executors) == len(imports), imports  # no other process imported it
     assert all(not i["origin"].startswith(str(packaged)) for i in executors)
     # Both workers' executors imported it (their folders are worker-0/..., worker-1/...).
     assert {Path(i["cwd"]).relative_to(standalone_cluster.base_dir).parts[0] for i in executors} == \

@@ -234,6 +234,16 @@ def test_empty_input_is_one_line_error(layout, run_job, tmp_path, capsys, quiet_
     assert not out.exists()
 
 
+def test_default_config_is_conf_job_yaml_of_the_working_folder(run_job, tmp_path, monkeypatch, capsys, quiet_logs):
+    """Without --config the job reads ./conf/netflix_ingest.yaml (here one with a typo)."""
+    (tmp_path / "conf").mkdir()
+    config = _write(tmp_path / "conf" / "netflix_ingest.yaml", "split_size_mb: 8\nchunk_mb: 4\n")
+    monkeypatch.chdir(tmp_path)
+    assert run_job("netflix-ingest", "--input", str(tmp_path), "--output", str(tmp_path / "out")) == 2
+    line = _one_error_line(capsys.readouterr().err, "netflix-ingest")
+    assert f"{config}: unknown key 'chunk_mb'" in line
+
+
 def test_input_is_required(run_job, tmp_path, capsys, quiet_logs):
     assert run_job("netflix-ingest", "--output", str(tmp_path / "out")) == 2
     assert _one_error_line(capsys.readouterr().err, "netflix-ingest") == \
@@ -258,7 +268,7 @@ def test_sparkfolio_command_runs_the_job(spark, tmp_path_factory, tmp_path):
     done = _run([SPARKFOLIO, "netflix-ingest", "--input", raw, "--output", out, "--master", "local[2]",
                  *INGEST_SETTINGS], cwd=tmp_path, **FAST_JVM)
     assert done.returncode == 0, done.stderr[-3000:]
-    # conf/ is found from the checkout even when run elsewhere; the master is the one asked for.
+    # Run from another folder, as a scheduler would; the master is the one asked for.
     assert "master local[2], app sparkfolio netflix-ingest" in done.stderr
     assert done.stdout.startswith("netflix-ingest: 20,000 ratings of ")
     assert "rejects 3 " in done.stdout

@@ -20,7 +20,7 @@ from tests.conftest import shared_data
 # Small model settings: the tests check the plumbing and the numbers, not model quality at scale.
 LIGHT = ["--set", "max_depths=[2,4]", "--set", "cv_folds=2", "--set", "rf_trees=5", "--set", "gbt_iterations=3",
          "--set", "write_plates=false"]
-TREE_ONLY = LIGHT + ["--set", "models=[decision_tree]"]
+TREE_ONLY = LIGHT + ["--set", "models=[decision_tree]", "--set", "max_depths=[3]"]
 
 
 def _metrics(folder: Path) -> dict:
@@ -130,8 +130,7 @@ def test_upper_variant_in_utf8_without_graphviz(run_job, tmp_path, monkeypatch):
 
     monkeypatch.setattr(tree_export, "dot_binary", lambda: None)
     out = tmp_path / "out"
-    assert run_job("scale-defects", "--input", str(gen), "--output", str(out), *TREE_ONLY,
-                   "--set", "max_depths=[3]") == 0
+    assert run_job("scale-defects", "--input", str(gen), "--output", str(out), *TREE_ONLY) == 0
     m = _metrics(out)
     assert (m["input"]["variant"], m["input"]["encoding"]) == ("upper", "utf-8")
     assert "pt_weight" in {r["column"] for r in m["numeric_by_status"]}

@@ -263,13 +263,13 @@ def _pipeline(ctx: JobContext, cfg: AlsConfig, out: JobOutput, clean: DataFrame,
                    f"{fsum.customers_dropped:,} of {fsum.customers_before:,} customers "
                    f"(< {fsum.customer_threshold:.0f} ratings): {fsum.ratings_dropped:,} ratings")
     with timer.stage("split"):
-        train, test = datasplit.split_ratings(
+        marked = datasplit.mark_split(
             filtered, cfg.split, test_fraction=cfg.test_fraction, seed=cfg.seed,
-            holdout_per_customer=cfg.holdout_per_customer, min_train_per_customer=cfg.min_train_per_customer)
-        train, test = train.cache(), test.cache()
-        cached += [train, test]
-        n_test = test.count()
-        n_train = train.count()
+            holdout_per_customer=cfg.holdout_per_customer, min_train_per_customer=cfg.min_train_per_customer).cache()
+        cached.append(marked)
+        sizes = {r["is_test"]: int(r["count"]) for r in marked.groupBy("is_test").count().collect()}
+        n_train, n_test = sizes.get(False, 0), sizes.get(True, 0)
+        train, test = datasplit.train_test(marked)
     if n_train == 0 or n_test == 0:
         raise InputError(f"the {cfg.split} split left {n_train:,} training and {n_test:,} test ratings; "
                          "the input is too small for this split (see test_fraction / holdout_per_customer)")
@@ -446,11 +446,12 @@ def grid_search(train: DataFrame, cfg: AlsConfig) -> dict[str, Any]:
         ``results`` (one row per model and combination with validation RMSE/MAE), ``best``
         (per model: rank, max_iter, reg_param) and the split sizes.
     """
-    sub_train, valid = datasplit.split_ratings(
+    marked = datasplit.mark_split(
         train, cfg.split, test_fraction=cfg.grid.validation_fraction, seed=cfg.seed + 1,
-        holdout_per_customer=cfg.holdout_per_customer, min_train_per_customer=cfg.min_train_per_customer)
-    sub_train, valid = sub_train.cache(), valid.cache()
-    n_sub, n_valid = sub_train.count(), valid.count()
+        holdout_per_customer=cfg.holdout_per_customer, min_train_per_customer=cfg.min_train_per_customer).cache()
+    sizes = {r["is_test"]: int(r["count"]) for r in marked.groupBy("is_test").count().collect()}
+    n_sub, n_valid = sizes.get(False, 0), sizes.get(True, 0)
+    sub_train, valid = datasplit.train_test(marked)
     if n_sub == 0 or n_valid == 0:
         raise InputError("the validation split for the grid search is empty; lower the grid or add data")
     bias = fit_biases(sub_train, None, cfg.bias_lambda_movie, cfg.bias_lambda_customer, cfg.bias_iterations)
@@ -478,8 +479,7 @@ def grid_search(train: DataFrame, cfg: AlsConfig) -> dict[str, Any]:
                 best[model] = (err["rmse"], p.__dict__)
     residuals.unpersist()
     bias.unpersist()
-    sub_train.unpersist()
-    valid.unpersist()
+    marked.unpersist()
     return {"results": results, "best": {m: v[1] for m, v in best.items()},
             "best_validation_rmse": {m: v[0] for m, v in best.items()},
             "train": n_sub, "validation": n_valid}

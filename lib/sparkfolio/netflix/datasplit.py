@@ -193,22 +193,18 @@ def uniform_hash(seed: int, *cols: str) -> Any:
     return h.bitwiseAND(F.lit((1 << 53) - 1)).cast("double") / F.lit(_UNIT)
 
 
-def random_split(ratings: DataFrame, test_fraction: float, seed: int) -> tuple[DataFrame, DataFrame]:
-    """Seeded random train/test split: each rating goes to test with probability ``test_fraction``.
+def mark_random(ratings: DataFrame, test_fraction: float, seed: int) -> DataFrame:
+    """``ratings`` plus ``is_test``: true with probability ``test_fraction``, seeded per rating.
 
     Deterministic per (seed, movie, customer) whatever the partitioning (see :func:`uniform_hash`).
     """
     if not 0.0 < test_fraction < 1.0:
         raise ConfigError(f"test_fraction={test_fraction}: expected a number in (0, 1)")
-    u = uniform_hash(seed, "customer_id", "movie_id")
-    marked = ratings.withColumn("_u", u)
-    return (marked.where(F.col("_u") >= test_fraction).drop("_u"),
-            marked.where(F.col("_u") < test_fraction).drop("_u"))
+    return ratings.withColumn("is_test", uniform_hash(seed, "customer_id", "movie_id") < F.lit(test_fraction))
 
 
-def probe_split(ratings: DataFrame, holdout_per_customer: int, min_train_per_customer: int
-                ) -> tuple[DataFrame, DataFrame]:
-    """Probe-like split: each customer's ``holdout_per_customer`` most recent ratings are the test.
+def mark_probe(ratings: DataFrame, holdout_per_customer: int, min_train_per_customer: int) -> DataFrame:
+    """``ratings`` plus ``is_test``: true for each customer's ``holdout_per_customer`` latest ratings.
 
     Like the Netflix Prize probe set, the test asks to predict what a customer rated last.
     Equal dates are ordered by ``movie_id`` (higher = later) so the split is deterministic; rows
@@ -222,19 +218,47 @@ def probe_split(ratings: DataFrame, holdout_per_customer: int, min_train_per_cus
         raise ConfigError(f"min_train_per_customer={min_train_per_customer}: expected at least 1")
     by_customer = Window.partitionBy("customer_id")
     recent_first = by_customer.orderBy(F.col("date").desc_nulls_last(), F.col("movie_id").desc())
+    # Both windows share the partitioning by customer: one shuffle and one sort.
     marked = (ratings
               .withColumn("_pos", F.row_number().over(recent_first))
               .withColumn("_n", F.count(F.lit(1)).over(by_customer)))
     held = (F.col("_n") >= holdout_per_customer + min_train_per_customer) & (F.col("_pos") <= holdout_per_customer)
-    marked = marked.withColumn("_test", held).drop("_pos", "_n")
-    return (marked.where(~F.col("_test")).drop("_test"), marked.where(F.col("_test")).drop("_test"))
+    return marked.withColumn("is_test", held).drop("_pos", "_n")
+
+
+def mark_split(ratings: DataFrame, method: str, *, test_fraction: float, seed: int,
+               holdout_per_customer: int, min_train_per_customer: int) -> DataFrame:
+    """``ratings`` plus ``is_test`` by :func:`mark_random` (``method='random'``) or :func:`mark_probe`.
+
+    Callers that cache the marked frame compute the split once and take train and test as two
+    cheap filters of it (:func:`train_test`).
+    """
+    if method == "random":
+        return mark_random(ratings, test_fraction, seed)
+    if method == "probe":
+        return mark_probe(ratings, holdout_per_customer, min_train_per_customer)
+    raise ConfigError(f"split={method!r}: expected 'random' or 'probe'")
+
+
+def train_test(marked: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """(train, test) rows of a frame marked by :func:`mark_split`, without the marker."""
+    return (marked.where(~F.col("is_test")).drop("is_test"), marked.where(F.col("is_test")).drop("is_test"))
+
+
+def random_split(ratings: DataFrame, test_fraction: float, seed: int) -> tuple[DataFrame, DataFrame]:
+    """Seeded random (train, test) split; see :func:`mark_random`."""
+    return train_test(mark_random(ratings, test_fraction, seed))
+
+
+def probe_split(ratings: DataFrame, holdout_per_customer: int, min_train_per_customer: int
+                ) -> tuple[DataFrame, DataFrame]:
+    """Probe-like (train, test) split; see :func:`mark_probe`."""
+    return train_test(mark_probe(ratings, holdout_per_customer, min_train_per_customer))
 
 
 def split_ratings(ratings: DataFrame, method: str, *, test_fraction: float, seed: int,
                   holdout_per_customer: int, min_train_per_customer: int) -> tuple[DataFrame, DataFrame]:
-    """Dispatch to :func:`random_split` (``method='random'``) or :func:`probe_split` (``'probe'``)."""
-    if method == "random":
-        return random_split(ratings, test_fraction, seed)
-    if method == "probe":
-        return probe_split(ratings, holdout_per_customer, min_train_per_customer)
-    raise ConfigError(f"split={method!r}: expected 'random' or 'probe'")
+    """(train, test) by ``method`` (``random`` or ``probe``); see :func:`mark_split`."""
+    return train_test(mark_split(ratings, method, test_fraction=test_fraction, seed=seed,
+                                 holdout_per_customer=holdout_per_customer,
+                                 min_train_per_customer=min_train_per_customer))

@@ -10,10 +10,11 @@ overlapping candidates are merged, and the best few go on to recognition.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from sparkfolio.plates.segment import Box, chain_angle, chains, char_like, components
+from sparkfolio.plates.segment import Box, chain_angle, chain_score, chains, char_like, components
 
 #: Photos are searched at most this size (long side); plates stay well above glyph size.
 SEARCH_SIDE = 1280
@@ -28,20 +29,32 @@ class Candidate:
     angle: float  # degrees the crop was rotated by
     score: float  # how plate-like the chain is (higher is better)
     source: str  # "chain" or "image"
+    to_image: np.ndarray  # 2x3 affine map from crop pixels to image pixels
+
+    def map_to_image(self, pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        """Crop pixel coordinates as image pixel coordinates."""
+        a = np.asarray(pts, float) @ self.to_image[:, :2].T + self.to_image[:, 2]
+        return [(float(x), float(y)) for x, y in a]
 
     @property
     def box(self) -> tuple[int, int, int, int]:
         """Axis-aligned bounding box (x, y, w, h) of the quad, in image pixels."""
-        xs = [p[0] for p in self.quad]
-        ys = [p[1] for p in self.quad]
-        x0, y0 = int(np.floor(min(xs))), int(np.floor(min(ys)))
-        return x0, y0, int(np.ceil(max(xs))) - x0, int(np.ceil(max(ys))) - y0
+        return bounding_box(self.quad)
+
+
+def bounding_box(quad: Any) -> tuple[int, int, int, int]:
+    """Axis-aligned bounding box (x, y, w, h) of a list of points, in whole pixels."""
+    xs = [p[0] for p in quad]
+    ys = [p[1] for p in quad]
+    x0, y0 = int(np.floor(min(xs))), int(np.floor(min(ys)))
+    return x0, y0, int(np.ceil(max(xs))) - x0, int(np.ceil(max(ys))) - y0
 
 
 def whole_image(gray: np.ndarray, score: float = 0.0) -> Candidate:
     """The image itself as a candidate: the input may already be a plate crop."""
     h, w = gray.shape[:2]
-    return Candidate(gray, ((0, 0), (w, 0), (w, h), (0, h)), 0.0, score, "image")
+    return Candidate(gray, ((0, 0), (w, 0), (w, h), (0, h)), 0.0, score, "image",
+                     np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]))
 
 
 def find_candidates(gray: np.ndarray, max_candidates: int = 3, min_chain: int = 4) -> list[Candidate]:
@@ -79,7 +92,7 @@ def find_candidates(gray: np.ndarray, max_candidates: int = 3, min_chain: int = 
                 glyphs = char_like(boxes, max(8, 0.012 * H), 0.3 * H, 0.08 * W)
                 glyphs = [b for b in glyphs if 0.2 * b.h <= b.w <= 1.1 * b.h]
                 for ch in chains(glyphs, max_angle_deg=20.0, max_gap=1.8, min_len=min_chain):
-                    found.append((_chain_score(ch), ch))
+                    found.append((chain_score(ch), ch))
     found.sort(key=lambda t: -t[0])
     out: list[Candidate] = []
     taken: list[tuple[float, float, float, float]] = []
@@ -92,17 +105,6 @@ def find_candidates(gray: np.ndarray, max_candidates: int = 3, min_chain: int = 
         if len(out) >= max_candidates:
             break
     return out
-
-
-def _chain_score(chain: list[Box]) -> float:
-    """Plate-likeness: 6-9 glyphs of even height, evenly spaced, in a straight line."""
-    hs = np.array([b.h for b in chain], float)
-    n = len(chain)
-    count = min(n, 9) - 0.7 * max(0, n - 9)
-    even = 1.0 - min(1.0, float(np.std(hs) / np.mean(hs)) * 4)
-    gaps = np.diff([b.cx for b in chain])
-    spacing = 1.0 - min(1.0, float(np.std(gaps) / (np.mean(gaps) + 1e-6)))
-    return count + 2.0 * even + 1.0 * spacing + 0.002 * float(np.mean(hs))
 
 
 def _extent(chain: list[Box]) -> tuple[float, float, float, float]:
@@ -151,4 +153,4 @@ def _cut(gray: np.ndarray, chain: list[Box], up: float, score: float) -> Candida
     corners = [(0, 0), (out_w, 0), (out_w, out_h), (0, out_h)]
     quad = tuple((float(inv[0, 0] * x + inv[0, 1] * y + inv[0, 2]), float(inv[1, 0] * x + inv[1, 1] * y + inv[1, 2]))
                  for x, y in corners)
-    return Candidate(crop, quad, angle, score, "chain")
+    return Candidate(crop, quad, angle, score, "chain", inv)

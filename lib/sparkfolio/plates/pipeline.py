@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from sparkfolio.plates import formats as F_
-from sparkfolio.plates.detect import Candidate, find_candidates, whole_image
+from sparkfolio.plates.detect import Candidate, bounding_box, find_candidates, whole_image
 from sparkfolio.plates.glyphs import FONT_DIR, GlyphBank, cached_bank
 from sparkfolio.plates.recognize import Reading, read_crop
 from sparkfolio.plates.tesseract import check_tesseract, ocr_line
@@ -176,7 +176,11 @@ def _fill(result: PlateResult, cand: Candidate, reading: Reading, settings: OcrS
     result.valid = reading.fmt is not None
     result.confidence = round(reading.confidence, 4)
     result.engine = "templates"
-    result.box_x, result.box_y, result.box_w, result.box_h = cand.box
+    # The plate box: the glyphs' extent (widened to the plate border), clipped to the image.
+    x, y, w, h = bounding_box(cand.map_to_image(reading.quad)) if reading.quad else cand.box
+    x0, y0 = max(0, x), max(0, y)
+    x1, y1 = min(result.width or x + w, x + w), min(result.height or y + h, y + h)
+    result.box_x, result.box_y, result.box_w, result.box_h = x0, y0, max(0, x1 - x0), max(0, y1 - y0)
     result.angle = round(cand.angle, 2)
     result.source = cand.source
     if settings.use_tesseract and reading.ink is not None:

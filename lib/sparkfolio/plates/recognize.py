@@ -57,6 +57,7 @@ class Reading:
     score: float = 0.0  # the decoder's objective (higher is better)
     ink: np.ndarray | None = None  # the glyphs read (255 on 0), for a second opinion by Tesseract
     rows: int = 1
+    quad: list[tuple[float, float]] | None = None  # the glyphs' extent in the input crop (tl, tr, br, bl)
 
     @property
     def confidence(self) -> float:
@@ -329,9 +330,12 @@ def read_crop(gray: np.ndarray, bank: GlyphBank) -> Reading | None:
     from sparkfolio.plates import segment
 
     g = segment.to_plate_height(gray)
+    scale = g.shape[0] / max(1, gray.shape[0])
     angle = segment.crop_skew(g)
     if abs(angle) > 0.5:
         g = segment.rotate(g, angle)
+    else:
+        angle = 0.0
     readings = []
     for polarity, _, mask in segment.binarizations(g):
         r = read_rows(segment.find_rows(mask, polarity), bank)
@@ -354,4 +358,29 @@ def read_crop(gray: np.ndarray, bank: GlyphBank) -> Reading | None:
         best = Reading("".join(c[0] for c in chars), best.fmt, chars, best.boxes, best.score, best.ink, best.rows)
         if best.fmt is not None and not F_.is_valid_plate(best.text):
             best.fmt = None
+    best.quad = _extent_in_input(best.boxes, g.shape, angle, scale)
     return best
+
+
+def _extent_in_input(boxes: list[tuple[int, int, int, int]], shape: tuple[int, ...], angle: float,
+                     scale: float) -> list[tuple[float, float]] | None:
+    """The glyph boxes' joint extent, widened to about the plate, in the input crop's pixels.
+
+    Undoes the deskew rotation and the resize of :func:`read_crop`.
+    """
+    import cv2
+
+    if not boxes:
+        return None
+    x0 = min(b[0] for b in boxes)
+    y0 = min(b[1] for b in boxes)
+    x1 = max(b[0] + b[2] for b in boxes)
+    y1 = max(b[1] + b[3] for b in boxes)
+    # A plate's border lies about a third of a glyph height around its lettering.
+    pad = 0.35 * float(np.median([b[3] for b in boxes]))
+    pts = np.array([[x0 - pad, y0 - pad], [x1 + pad, y0 - pad], [x1 + pad, y1 + pad], [x0 - pad, y1 + pad]])
+    if angle:
+        h, w = shape[:2]
+        inv = cv2.invertAffineTransform(cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0))
+        pts = pts @ inv[:, :2].T + inv[:, 2]
+    return [(float(x / scale), float(y / scale)) for x, y in pts]

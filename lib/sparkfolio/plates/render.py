@@ -160,13 +160,22 @@ def render_scene(seed: int, index: int, spec: SceneSpec, fonts: list[str]) -> Re
         ph = pw * PLATE_H / PLATE_W
         W, H = int(pw * rng.uniform(1.04, 1.15)), int(ph * rng.uniform(1.1, 1.4))
         canvas = np.full((H, W), int(rng.integers(20, 90)), np.uint8)
-    cx = rng.uniform(pw / 2 + 4, W - pw / 2 - 4) if spec.scene else W / 2
-    cy = rng.uniform(ph / 2 + 4, H - ph / 2 - 4) if spec.scene else H / 2
     angle = np.deg2rad(rng.uniform(-spec.max_rotation_deg, spec.max_rotation_deg))
     corners = np.array([[-pw / 2, -ph / 2], [pw / 2, -ph / 2], [pw / 2, ph / 2], [-pw / 2, ph / 2]])
     corners += rng.uniform(-spec.max_perspective, spec.max_perspective, (4, 2)) * [pw, ph]
     rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    dst = (corners @ rot.T + [cx, cy]).astype(np.float32)
+    corners = corners @ rot.T
+    # Shrink a plate that would not fit once turned, then place it wholly inside the frame.
+    span = corners.max(axis=0) - corners.min(axis=0)
+    fit = min(1.0, (W - 8) / span[0], (H - 8) / span[1])
+    corners *= fit
+    lo, hi = corners.min(axis=0), corners.max(axis=0)
+    if spec.scene:
+        cx = rng.uniform(4 - lo[0], W - 4 - hi[0])
+        cy = rng.uniform(4 - lo[1], H - 4 - hi[1])
+    else:
+        cx, cy = W / 2 - (lo[0] + hi[0]) / 2, H / 2 - (lo[1] + hi[1]) / 2
+    dst = (corners + [cx, cy]).astype(np.float32)
     src = np.array([[0, 0], [PLATE_W, 0], [PLATE_W, PLATE_H], [0, PLATE_H]], np.float32)
     m = cv2.getPerspectiveTransform(src, dst)
     warped = cv2.warpPerspective(plate, m, (W, H), flags=cv2.INTER_AREA)

@@ -206,6 +206,21 @@ def chains(boxes: list[Box], max_angle_deg: float = 15.0, max_gap: float = 2.4, 
     return out
 
 
+def chain_score(chain: list[Box]) -> float:
+    """Plate-likeness of a chain: up to 7 glyphs of even height, evenly spaced.
+
+    Length counts only up to 7: the gaps between glyphs, frame ends and bolts make longer but
+    ragged chains, and regularity is what tells a plate's lettering from them.
+    """
+    hs = np.array([b.h for b in chain], float)
+    n = len(chain)
+    count = min(n, 7) - 0.7 * max(0, n - 10)
+    even = 1.0 - min(1.0, float(np.std(hs) / np.mean(hs)) * 4)
+    gaps = np.diff([b.cx for b in chain])
+    spacing = 1.0 - min(1.0, float(np.std(gaps) / (np.mean(gaps) + 1e-6)))
+    return count + 3.0 * even + 3.0 * spacing + 0.002 * float(np.mean(hs))
+
+
 def chain_angle(chain: list[Box]) -> float:
     """Tilt of a chain in degrees (positive: the row descends to the right), least squares."""
     if len(chain) < 2:
@@ -229,14 +244,19 @@ def rotate(gray: np.ndarray, angle_deg: float) -> np.ndarray:
 
 
 def crop_skew(gray: np.ndarray) -> float:
-    """The tilt of the glyph row in a plate crop, from the longest chain over the binarisations."""
-    best: tuple[int, float] | None = None
+    """The tilt of the glyph row in a plate crop, from the most plate-like chain found.
+
+    The most plate-like, not the longest: in the wrong polarity the gaps between glyphs and the
+    frame's ends form long but ragged chains.
+    """
+    best: tuple[float, float] | None = None
     H, W = gray.shape
     for _, _, mask in binarizations(gray):
         _, boxes = components(remove_frame(mask))
-        for ch in chains(char_like(boxes, 0.25 * H, 0.95 * H, 0.3 * W))[:1]:
-            if best is None or len(ch) > best[0]:
-                best = (len(ch), chain_angle(ch))
+        for ch in chains(char_like(boxes, 0.25 * H, 0.95 * H, 0.3 * W))[:2]:
+            sc = chain_score(ch)
+            if best is None or sc > best[0]:
+                best = (sc, chain_angle(ch))
     return 0.0 if best is None else best[1]
 
 

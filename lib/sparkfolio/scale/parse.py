@@ -37,7 +37,8 @@ def read_raw(spark: Any, paths: list[str], header: list[str], java_charset: str)
         .option("ignoreLeadingWhiteSpace", True)
         .option("ignoreTrailingWhiteSpace", True)
         .csv(paths)
-        .withColumn(SOURCE, F.input_file_name())
+        # The hidden file-metadata column names each row's file (input_file_name() is deprecated).
+        .select("*", F.col("_metadata.file_path").alias(SOURCE))
     )
 
 

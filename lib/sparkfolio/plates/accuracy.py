@@ -1,0 +1,141 @@
+"""Labels and accuracy of plate readings, as DataFrame transformations.
+
+A label comes from a labels CSV (``path,text[,note]``; its ``path`` is matched as a suffix of
+the image path, so ``10.jpg`` and ``images/10.jpg`` both work) or, failing that, from a file
+name that is itself a valid plate (``19오7777.jpg``). A non-empty ``note`` flags a label known
+to be doubtful; accuracy is reported on all labels and without the flagged ones.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+from urllib.parse import unquote
+
+import pandas as pd
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.window import Window
+
+
+def nfc_series(s: pd.Series) -> pd.Series:
+    """NFC-normalised, stripped strings (nulls kept): labels typed on any OS compare equal."""
+    return s.map(lambda v: None if v is None or v is pd.NA else unicodedata.normalize("NFC", str(v)).strip())
+
+
+def name_label_series(s: pd.Series) -> pd.Series:
+    """The plate text in each path's file name (URL-decoded, as Hadoop paths escape), or null."""
+    from sparkfolio.plates.formats import label_from_name
+
+    return s.map(lambda p: None if p is None or p is pd.NA else label_from_name(unquote(str(p))))
+
+
+def _nfc_udf() -> Any:
+    from pyspark.sql.functions import pandas_udf
+
+    return pandas_udf(nfc_series, "string")  # type: ignore[call-overload]
+
+
+def _name_label_udf() -> Any:
+    from pyspark.sql.functions import pandas_udf
+
+    return pandas_udf(name_label_series, "string")  # type: ignore[call-overload]
+
+
+def basename(col: Column) -> Column:
+    """The last path segment of a path or URI column."""
+    return F.element_at(F.split(col, "/"), -1)
+
+
+def normalize_labels(raw: DataFrame, source: str) -> DataFrame:
+    """``path,text[,note]`` rows as ``label_path, label, note, label_valid`` (text NFC-normalised).
+
+    Raises
+    ------
+    KeyError
+        A required column is missing (the job turns it into an InputError naming the file).
+    """
+    cols = {c.lower().strip(): c for c in raw.columns}
+    for needed in ("path", "text"):
+        if needed not in cols:
+            raise KeyError(needed)
+    nfc = _nfc_udf()
+    note = nfc(F.col(cols["note"])) if "note" in cols else F.lit(None).cast("string")
+    out = raw.select(
+        nfc(F.col(cols["path"])).alias("label_path"),
+        nfc(F.col(cols["text"])).alias("label"),
+        F.when(F.length(note) > 0, note).alias("note"),
+    )
+    return out.withColumn("label_source", F.lit(source))
+
+
+def attach_labels(results: DataFrame, labels: DataFrame | None) -> DataFrame:
+    """Add ``label``, ``label_source`` and ``flagged`` to each result row.
+
+    A CSV label whose path is a suffix of the image path wins (the longest, most specific one
+    when several match); otherwise a valid plate in the file name is the label.
+    """
+    name_label = _name_label_udf()
+    base = results.withColumn("_base", basename(F.col("path")))
+    if labels is not None:
+        lab = labels.withColumn("_base", basename(F.col("label_path")))
+        joined = base.join(lab, on="_base", how="left").where(
+            F.col("label_path").isNull()
+            | F.col("path").endswith(F.concat(F.lit("/"), F.col("label_path")))
+            | (F.col("path") == F.col("label_path")))
+        w = Window.partitionBy("path").orderBy(F.length("label_path").desc_nulls_last(), F.col("label"))
+        base = joined.withColumn("_rank", F.row_number().over(w)).where(F.col("_rank") == 1).drop("_rank")
+        # Rows whose base name matched only labels of other folders lost them in the filter.
+        base = results.withColumn("_base", basename(F.col("path"))).join(
+            base.select("path", "label_path", "label", "note", "label_source"), on="path", how="left")
+    else:
+        base = (base.withColumn("label_path", F.lit(None).cast("string"))
+                .withColumn("label", F.lit(None).cast("string"))
+                .withColumn("note", F.lit(None).cast("string"))
+                .withColumn("label_source", F.lit(None).cast("string")))
+    from_name = name_label(F.col("path"))
+    return (base
+            .withColumn("label_source", F.when(F.col("label").isNotNull(), F.col("label_source"))
+                        .when(from_name.isNotNull(), F.lit("file name")))
+            .withColumn("label", F.coalesce(F.col("label"), from_name))
+            .withColumn("flagged", F.col("note").isNotNull())
+            .drop("_base", "label_path"))
+
+
+def score(df: DataFrame) -> DataFrame:
+    """Add ``exact`` and ``char_accuracy`` (1 - edit distance / label length, floored at 0).
+
+    Both are null where there is no label. An unread image (no text) counts as wrong, with
+    character accuracy 0 unless part of the label is matched by chance (it cannot be).
+    """
+    text = F.coalesce(F.col("text"), F.lit(""))
+    lab = F.col("label")
+    dist = F.levenshtein(text, lab)
+    return (df
+            .withColumn("exact", F.when(lab.isNotNull(), text == lab))
+            .withColumn("char_accuracy", F.when(lab.isNotNull() & (F.length(lab) > 0),
+                                                F.greatest(F.lit(0.0), 1.0 - dist / F.length(lab)))))
+
+
+def accuracy_summary(scored: DataFrame) -> dict[str, Any]:
+    """Exact and character accuracy over all labelled rows, without flagged labels, per source.
+
+    One small aggregation; only the numbers reach the driver.
+    """
+    def agg(frame: DataFrame) -> dict[str, Any]:
+        row = frame.agg(
+            F.count(F.lit(1)).alias("n"),
+            F.avg(F.col("exact").cast("double")).alias("exact"),
+            F.avg("char_accuracy").alias("char"),
+            F.sum(F.col("exact").cast("int")).alias("correct"),
+        ).first()
+        n = int(row["n"])
+        return {"labelled": n, "correct": int(row["correct"] or 0),
+                "exact_accuracy": None if n == 0 else round(float(row["exact"]), 4),
+                "char_accuracy": None if n == 0 else round(float(row["char"]), 4)}
+
+    labelled = scored.where(F.col("label").isNotNull())
+    out = {"all": agg(labelled), "excluding_flagged": agg(labelled.where(~F.col("flagged")))}
+    sources = [r["label_source"] for r in labelled.select("label_source").distinct().collect()]
+    out["by_label_source"] = {s: agg(labelled.where(F.col("label_source") == s)) for s in sorted(sources)}
+    return out
