@@ -16,7 +16,7 @@ setup(
     description="Classic machine-learning workloads as distributed Spark batch jobs",
     package_dir={"": "lib"},
     packages=find_packages("lib"),
-    package_data={"sparkfolio": ["py.typed"]},
+    package_data={"sparkfolio": ["py.typed"], "sparkfolio.fifa": ["data/*.json", "data/*.md"]},
     python_requires=">=3.11",
     install_requires=_requirements(),
     entry_points={"console_scripts": ["sparkfolio=sparkfolio.cli:main"]},

@@ -11,19 +11,21 @@ from typing import Any
 
 import numpy as np
 
-#: Revised Romanisation of the plate syllables' initial consonants and vowels (fallback only).
+#: Revised Romanisation of initial consonants, vowels and final consonants (fallback only).
 _INITIALS = ["g", "kk", "n", "d", "tt", "r", "m", "b", "pp", "s", "ss", "", "j", "jj", "ch", "k", "t", "p", "h"]
 _VOWELS = ["a", "ae", "ya", "yae", "eo", "e", "yeo", "ye", "o", "wa", "wae", "oe", "yo", "u", "wo", "we", "wi",
            "yu", "eu", "ui", "i"]
+_FINALS = ["", "k", "k", "ks", "n", "nj", "nh", "t", "l", "lk", "lm", "lb", "ls", "lt", "lp", "lh", "m", "p", "ps",
+           "t", "t", "ng", "t", "t", "k", "t", "p", "h"]
 
 
 def romanize(text: str) -> str:
-    """Digits unchanged, each Hangul syllable in Revised Romanisation (``12가3456`` -> ``12ga3456``)."""
+    """Digits unchanged, each Hangul syllable in Revised Romanisation (``서울12가3456`` -> ``seoul12ga3456``)."""
     out = []
     for ch in text:
         code = ord(ch) - 0xAC00
         if 0 <= code < 11172:
-            out.append(_INITIALS[code // 588] + _VOWELS[(code % 588) // 28])
+            out.append(_INITIALS[code // 588] + _VOWELS[(code % 588) // 28] + _FINALS[code % 28])
         else:
             out.append(ch)
     return "".join(out)
