@@ -14,20 +14,12 @@ import uuid
 from typing import IO, Any
 
 from sparkfolio.runtime.errors import DependencyError
+from sparkfolio.runtime.inputs import local_path  # noqa: F401  (re-exported for task code)
 
 
 def is_local(uri: str) -> bool:
     """Whether ``uri`` names a file on the local file system (a plain path or ``file:``)."""
     return "://" not in uri or uri.startswith("file:")
-
-
-def local_path(uri: str) -> str:
-    """The local path of a ``file:`` URI (``file:/a``, ``file:///a``) or a plain path."""
-    if uri.startswith("file://"):
-        return uri[len("file://"):]
-    if uri.startswith("file:"):
-        return uri[len("file:"):]
-    return uri
 
 
 def _arrow_fs(uri: str) -> tuple[Any, str]:
