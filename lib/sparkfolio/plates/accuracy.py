@@ -120,22 +120,26 @@ def score(df: DataFrame) -> DataFrame:
 def accuracy_summary(scored: DataFrame) -> dict[str, Any]:
     """Exact and character accuracy over all labelled rows, without flagged labels, per source.
 
-    One small aggregation; only the numbers reach the driver.
+    One small aggregation (per label source and flag); only those few sums reach the driver.
     """
-    def agg(frame: DataFrame) -> dict[str, Any]:
-        row = frame.agg(
-            F.count(F.lit(1)).alias("n"),
-            F.avg(F.col("exact").cast("double")).alias("exact"),
-            F.avg("char_accuracy").alias("char"),
-            F.sum(F.col("exact").cast("int")).alias("correct"),
-        ).first()
-        n = int(row["n"])
-        return {"labelled": n, "correct": int(row["correct"] or 0),
-                "exact_accuracy": None if n == 0 else round(float(row["exact"]), 4),
-                "char_accuracy": None if n == 0 else round(float(row["char"]), 4)}
+    parts = (scored.where(F.col("label").isNotNull())
+             .groupBy("label_source", "flagged")
+             .agg(F.count(F.lit(1)).alias("n"),
+                  F.sum(F.col("exact").cast("int")).alias("correct"),
+                  F.sum("char_accuracy").alias("char_sum"))
+             .collect())
 
-    labelled = scored.where(F.col("label").isNotNull())
-    out = {"all": agg(labelled), "excluding_flagged": agg(labelled.where(~F.col("flagged")))}
-    sources = [r["label_source"] for r in labelled.select("label_source").distinct().collect()]
-    out["by_label_source"] = {s: agg(labelled.where(F.col("label_source") == s)) for s in sorted(sources)}
-    return out
+    def combine(rows: list[Any]) -> dict[str, Any]:
+        n = sum(int(r["n"]) for r in rows)
+        correct = sum(int(r["correct"] or 0) for r in rows)
+        chars = sum(float(r["char_sum"] or 0.0) for r in rows)
+        return {"labelled": n, "correct": correct,
+                "exact_accuracy": round(correct / n, 4) if n else None,
+                "char_accuracy": round(chars / n, 4) if n else None}
+
+    sources = sorted({r["label_source"] for r in parts})
+    return {
+        "all": combine(parts),
+        "excluding_flagged": combine([r for r in parts if not r["flagged"]]),
+        "by_label_source": {s: combine([r for r in parts if r["label_source"] == s]) for s in sources},
+    }

@@ -195,12 +195,16 @@ def _metrics(plates: Any, n: int, tasks: int, wall: float, cores: int) -> dict[s
 
 
 def _annotate(spark: Any, out: Any, images: Any, plates: Any, cfg: OcrConfig) -> list[str]:
-    """Draw box and text on a seeded sample of images (on the executors); returns the file names."""
+    """Draw box and text on a seeded sample of the readable images (on the executors).
+
+    Returns the file names written under ``annotated/``.
+    """
     from pyspark.sql import functions as F
 
     from sparkfolio.plates.udf import ANNOTATED_SCHEMA, annotate_batches
 
-    sample = (plates.select("path", "text", "valid", "box_x", "box_y", "box_w", "box_h", "error")
+    sample = (plates.where(F.col("error").isNull())
+              .select("path", "text", "valid", "box_x", "box_y", "box_w", "box_h", "error")
               .orderBy(F.xxhash64(F.col("path"), F.lit(cfg.seed)), "path").limit(cfg.annotate))
     drawn = (images.select("path", "content").join(F.broadcast(sample), on="path")
              .mapInPandas(annotate_batches(cfg.font_dir), ANNOTATED_SCHEMA))
