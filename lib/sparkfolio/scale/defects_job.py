@@ -93,6 +93,7 @@ class DefectsConfig:
     cv_folds: int = 3
     max_depths: list[int] = field(default_factory=lambda: [3, 5, 7])
     models: list[str] = field(default_factory=lambda: list(TREE_MODELS))
+    logit: bool = True
     rf_trees: int = 50
     gbt_iterations: int = 30
     cv_parallelism: int = 2
@@ -269,7 +270,8 @@ def _causes(ctx: JobContext, cfg: DefectsConfig, plates: DataFrame, present: lis
                         ("binned_rates", summary.binned_rates), ("chi_square", summary.chi_square),
                         ("findings", summary.findings), ("logit_coefficients", model_out["logit_coefficients"]),
                         ("model_metrics", model_out["model_table"]), ("feature_importances", model_out["importances"])):
-        out.write_table(name, _small_df(spark, table))
+        if table is not None and not table.empty:  # e.g. no Logit or no tree models configured
+            out.write_table(name, _small_df(spark, table))
     log.info("tables written")
     figures = _plots(out, summary, corr, nums, cfg, metrics, model_out)
     metrics["figures"] = figures
@@ -281,7 +283,12 @@ def _causes(ctx: JobContext, cfg: DefectsConfig, plates: DataFrame, present: lis
 def _models(ctx: JobContext, cfg: DefectsConfig, plates: DataFrame, class_counts: dict[int, int],
             nums: list[str], cats: list[str], out: JobOutput) -> dict[str, Any]:
     """Split, fit and evaluate the Logit and the three tree models; export the decision tree."""
-    spark = ctx.spark
+    if not cfg.logit and not cfg.models:
+        return {"metrics": {"logit": {"status": "disabled"}, "models": {},
+                            "tree": {"dot_written": False, "png_rendered": False,
+                                     "png_skipped_reason": "decision_tree not in models"}},
+                "logit_coefficients": pd.DataFrame(), "model_table": pd.DataFrame(),
+                "importances": pd.DataFrame(), "evals": {}, "imps": {}}
     split = M.add_split(plates, cfg.seed, {0: cfg.test_fraction, 1: cfg.test_fraction}, cfg.cv_folds)
     split = split.persist(StorageLevel.MEMORY_AND_DISK)
     try:
@@ -298,9 +305,12 @@ def _models(ctx: JobContext, cfg: DefectsConfig, plates: DataFrame, class_counts
                                              "train_defects": train_counts[1], "test_defects": test_counts[1],
                                              "method": "stratified per class by a seeded hash of plate_no"}}
         # Logit on a bounded stratified sample of the training plates.
-        sample = M.stratified_sample(train.select(schema.LABEL, schema.ID, *nums, *cats), train_counts,
-                                     cfg.logit_max_rows, cfg.seed)
-        fit = M.fit_logit(sample, nums, cats, cfg.logit_max_levels, cfg.logit_min_level_rows)
+        if cfg.logit:
+            sample = M.stratified_sample(train.select(schema.LABEL, schema.ID, *nums, *cats), train_counts,
+                                         cfg.logit_max_rows, cfg.seed)
+            fit = M.fit_logit(sample, nums, cats, cfg.logit_max_levels, cfg.logit_min_level_rows)
+        else:
+            sample, fit = pd.DataFrame(), M.LogitResult(status="disabled")
         logit_metrics: dict[str, Any] = {"status": fit.status, "sample_rows": int(len(sample)), "notes": fit.notes,
                                          **fit.stats, "coefficients": fit.coefficients.to_dict("records")}
         evals: dict[str, dict[str, Any]] = {}
@@ -311,37 +321,42 @@ def _models(ctx: JobContext, cfg: DefectsConfig, plates: DataFrame, class_counts
         metrics["logit"] = logit_metrics
         log.info("logit %s on %d plates", fit.status, len(sample))
 
-        feat = M.fit_featurizer(train, nums, cats)
-        max_levels = max([len(v) for v in feat.labels.values()] or [0]) + 1
-        max_bins = max(cfg.max_bins, max_levels)
-        train_f = feat.model.transform(M.with_string_levels(train, cats)).select("features", schema.LABEL, "fold")
-        test_f = feat.model.transform(M.with_string_levels(test, cats)).select("features", schema.LABEL)
-        train_f = train_f.persist(StorageLevel.MEMORY_AND_DISK)
         models: dict[str, Any] = {}
         imps: dict[str, dict[str, float]] = {}
-        try:
-            tree_model = None
-            for name in cfg.models:
-                kind = TREE_MODELS[name]
-                t0 = time.perf_counter()
-                model, aucs, depth = M.cross_validated(kind, train_f, cfg.max_depths, cfg.cv_folds, cfg.seed, max_bins,
-                                                       cfg.rf_trees, cfg.gbt_iterations, cfg.cv_parallelism)
-                pred = model.transform(test_f)
-                pred = pred.withColumn("p", M.probability_of_defect())
-                ev = M.evaluate(pred, "p")
-                imps[name] = M.importances(model, feat.feature_names)
-                models[name] = {"best_max_depth": depth, "cv_auc_by_depth": dict(zip(map(str, cfg.max_depths), aucs)),
-                                "test": ev, "importances": imps[name], "seconds": round(time.perf_counter() - t0, 1)}
-                evals[name] = ev
-                if kind == "tree":
-                    tree_model = model
-                log.info("%s: depth %d, CV AUC %s, test AUC %.3f", name, depth, aucs, ev["auc"])
-        finally:
-            train_f.unpersist()
+        metrics["tree"] = {"dot_written": False, "png_rendered": False,
+                           "png_skipped_reason": "decision_tree not in models"}
+        if cfg.models:
+            feat = M.fit_featurizer(train, nums, cats)
+            max_levels = max([len(v) for v in feat.labels.values()] or [0]) + 1
+            max_bins = max(cfg.max_bins, max_levels)
+            train_f = feat.model.transform(M.with_string_levels(train, cats)).select("features", schema.LABEL, "fold")
+            test_f = feat.model.transform(M.with_string_levels(test, cats)).select("features", schema.LABEL)
+            train_f = train_f.persist(StorageLevel.MEMORY_AND_DISK)
+            try:
+                tree_model = None
+                for name in cfg.models:
+                    kind = TREE_MODELS[name]
+                    t0 = time.perf_counter()
+                    model, aucs, depth = M.cross_validated(kind, train_f, cfg.max_depths, cfg.cv_folds, cfg.seed,
+                                                           max_bins, cfg.rf_trees, cfg.gbt_iterations,
+                                                           cfg.cv_parallelism)
+                    pred = model.transform(test_f).withColumn("p", M.probability_of_defect())
+                    ev = M.evaluate(pred, "p")
+                    imps[name] = M.importances(model, feat.feature_names)
+                    models[name] = {"best_max_depth": depth,
+                                    "cv_auc_by_depth": dict(zip(map(str, cfg.max_depths), aucs)),
+                                    "test": ev, "importances": imps[name],
+                                    "seconds": round(time.perf_counter() - t0, 1)}
+                    evals[name] = ev
+                    if kind == "tree":
+                        tree_model = model
+                    log.info("%s: depth %d, CV AUC %s, test AUC %.3f", name, depth, aucs, ev["auc"])
+            finally:
+                train_f.unpersist()
+            metrics["features"] = {"numeric": nums, "categorical": cats, "max_bins": max_bins}
+            if tree_model is not None:
+                metrics["tree"] = _export_tree(cfg, tree_model, feat, out)
         metrics["models"] = models
-        metrics["features"] = {"numeric": nums, "categorical": cats, "max_bins": max_bins}
-        metrics["tree"] = _export_tree(cfg, tree_model, feat, out) if tree_model is not None else \
-            {"dot_written": False, "png_rendered": False, "png_skipped_reason": "decision_tree not in models"}
     finally:
         split.unpersist()
     table = pd.DataFrame([{"model": k, "auc": v["auc"], "accuracy": v["accuracy"], "precision": v["precision"],
@@ -407,9 +422,7 @@ def _plots(out: JobOutput, summary: FN.Summary, corr: pd.DataFrame, nums: list[s
 
 
 def _small_df(spark: Any, table: pd.DataFrame) -> DataFrame:
-    """A small driver-side table as a Spark DataFrame (explicit types for empty or all-null columns)."""
-    if table is None or table.empty:
-        return spark.createDataFrame([], "empty string")
+    """A small driver-side table as a Spark DataFrame (missing values in text columns as nulls)."""
     clean = table.copy()
     for c in clean.columns:
         if clean[c].dtype == object:
