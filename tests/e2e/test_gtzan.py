@@ -48,6 +48,8 @@ def clips_dir(generated, tmp_path_factory) -> Path:
     (folder / "jazz" / "jazz.00054.wav").write_bytes(b"RIFF\x24\x08\x00\x00WAVEfmt " + b"\x00" * 40)
     (folder / "blues" / "blues.00099.wav").write_bytes(b"")
     (folder / "README.txt").write_text("not audio\n")
+    # Upper-case extensions are read too.
+    (folder / "metal" / "metal.00001.wav").rename(folder / "metal" / "metal.00001.WAV")
     return folder
 
 
@@ -83,7 +85,7 @@ def test_generate_writes_the_gtzan_layout_deterministically(generated, spark):
 def test_features_tables_equal_the_serial_loop(features, clips_dir, spark):
     from sparkfolio.gtzan.serial import process_files
 
-    files = sorted(str(p) for p in clips_dir.rglob("*.wav"))
+    files = sorted(str(p) for p in clips_dir.rglob("*") if p.suffix.lower() == ".wav")
     serial = process_files(files)
     good = serial[serial.status == "ok"].copy()
     good["path"] = "file:" + good["path"]
@@ -126,7 +128,8 @@ def test_features_plots_and_metrics(features, clips_dir):
         assert p.read_bytes().startswith(PNG)
     assert (features / "genre_features.png").read_bytes().startswith(PNG)
     m = json.loads((features / "metrics.json").read_text())
-    assert (m["files_listed"], m["audio_files"], m["ignored_files"], m["clips"], m["rejected"]) == (11, 10, 1, 8, 2)
+    assert (m["files_listed"], m["audio_files"], m["files_read"], m["ignored_files"], m["clips"], m["rejected"]) == (
+        11, 10, 10, 1, 8, 2)
     assert m["reject_fraction"] == pytest.approx(0.2) and m["plots"] == 6
     assert sum(m["reject_reasons"].values()) == 2 and m["reject_reasons"]["empty file (0 bytes)"] == 1
     assert [g["genre"] for g in m["genres"]] == GENRES and all(g["clips"] == 2 for g in m["genres"])
@@ -179,7 +182,7 @@ def test_similar_finds_the_numpy_neighbours_and_prints_a_clips_top(features, tmp
     assertDataFrameEqual(got.select("path", "rank", "neighbour_path", "cosine"),
                          spark.createDataFrame(want, "path string, rank int, neighbour_path string, cosine double"),
                          rtol=1e-9, atol=1e-12)
-    query = [p for p in clips.path if p.endswith("/metal.00001.wav")][0]
+    query = [p for p in clips.path if p.endswith("/metal.00001.WAV")][0]
     top = want[want.path == query]
     names = {p: p.rsplit("/", 1)[1] for p in clips.path}
     assert printed[-4] == f"top 3 for {query}:"

@@ -104,8 +104,8 @@ def test_unit_vectors_are_null_for_a_clip_at_the_mean(spark):
 
 
 def test_settings_helpers():
-    assert extension_glob(["wav", ".au"]) == "*.{AU,WAV,au,wav}"
-    assert extension_glob(["flac"]) == "*.{FLAC,flac}"
+    assert extension_glob(["wav", ".AU"]) == "*.{[aA][uU],[wW][aA][vV]}"
+    assert extension_glob(["mp3"]) == "*.[mM][pP]3"
     # 4 files of ~1.3 MB with Spark's 4 MB open cost per file fit under the limit, a 5th does not.
     limit = _partition_bytes([1_323_632] * 10, 4, 4 * 2**20)
     assert 4 * 1_323_632 + 3 * 4 * 2**20 <= limit < 5 * 1_323_632 + 4 * 4 * 2**20

@@ -13,6 +13,11 @@ have changed since, and we pin the old ones so the numbers agree:
 * ``istft`` without ``length`` returned ``n_fft//2`` samples short of a whole number of hops, which
   ``effects.harmonic`` zero-padded back to the clip length; we do the same.
 
+With both pinned, the 14 real clips of ``genres_original`` agree with the csv within 3e-6
+relative for every feature (most within 1e-7; rms, roll-off and zero-crossing rate to 1e-12),
+tempo exactly, and the two means of the harmonic/percussive signals, which are ~1e-6 around zero,
+within 5e-11 absolute (float32 rounding in a sum that cancels). tests/e2e/test_gtzan.py checks it.
+
 Everything is computed from ONE short-time Fourier transform per clip (magnitude, power, mel and
 HPSS all reuse it) because the STFT and the median filters of HPSS are most of the per-file cost.
 """

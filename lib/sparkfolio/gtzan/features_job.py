@@ -98,8 +98,15 @@ def feature_params(cfg: FeaturesConfig) -> FeatureParams:
 
 
 def extension_glob(extensions: list[str]) -> str:
-    """A Hadoop glob matching file names with any of ``extensions``, in lower or upper case."""
-    names = sorted({e.lstrip(".").lower() for e in extensions} | {e.lstrip(".").upper() for e in extensions})
+    """A Hadoop glob matching file names ending in any of ``extensions``, in any letter case.
+
+    ``["wav", "au"]`` gives ``*.{[aA][uU],[wW][aA][vV]}``, so ``.WAV`` and ``.Wav`` files are read
+    just as the driver's (case-insensitive) listing counts them.
+    """
+    def any_case(ext: str) -> str:
+        return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in ext)
+
+    names = sorted({any_case(e.lstrip(".").lower()) for e in extensions})
     return "*." + (names[0] if len(names) == 1 else "{" + ",".join(names) + "}")
 
 
@@ -197,11 +204,14 @@ def run(ctx: JobContext) -> None:
         # The first action runs the UDF over every file and fills the cache; all later ones read it.
         summary = summarise(_groups(analysed))
         n_files, rejected = summary["files"], summary["rejected"]
+        if n_files != len(audio):
+            ctx.log.warning("listed %d audio files under %s but Spark read %d", len(audio), ctx.input, n_files)
         fraction = rejected / n_files if n_files else 0.0
         metrics = {
             "input": ctx.input,
             "files_listed": len(listed),
-            "audio_files": n_files,
+            "audio_files": len(audio),
+            "files_read": n_files,
             "ignored_files": ignored,
             "clips": summary["ok"],
             "rejected": rejected,
