@@ -36,4 +36,7 @@ fi
 
 java -version 2>&1 | head -1
 "$VENV/bin/python" -c "import pyspark, pandas, pyarrow; print('setup: pyspark', pyspark.__version__, 'pandas', pandas.__version__, 'pyarrow', pyarrow.__version__)"
+# Compile librosa's JIT kernels into numba's on-disk cache once, in one process, so Spark's
+# parallel workers later only read it (concurrent writers can corrupt it: numba/numba#10128).
+"$VENV/bin/python" -c "from sparkfolio.gtzan.analysis import worker_setup; worker_setup()"
 touch "$VENV/.sparkfolio-setup"

@@ -248,3 +248,28 @@ def test_real_similar_prints_the_top_10(real_features, tmp_path, spark, capsys):
     assert printed[-11] == f"top 10 for {query}:"
     assert [line.split()[1] for line in printed[-10:]] == [p.rsplit("/", 1)[1] for p in top.neighbour_path]
     assert [float(line.split()[-1]) for line in printed[-10:]] == pytest.approx(top.cosine.tolist(), abs=5e-4)
+
+
+def test_parallel_workers_on_a_cold_jit_cache_leave_a_loadable_cache(tmp_path):
+    """Two workers warming up at once on an empty numba cache, then a third process reading it.
+
+    Without the lock in worker_setup this crashed (SIGSEGV) in 2 of 3 tries here, as in CI once
+    (numba/numba#10128: concurrent writers of a guvectorize cache).
+    """
+    import os
+    import subprocess
+    import sys
+
+    from sparkfolio.gtzan.features import summary_features
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    warm = "from sparkfolio.gtzan.analysis import worker_setup; worker_setup()"
+    workers = [subprocess.Popen([sys.executable, "-c", warm], env=env) for _ in range(2)]
+    assert [w.wait(timeout=600) for w in workers] == [0, 0]
+    probe = ("import numpy as np; from sparkfolio.gtzan.features import summary_features; "
+             "y = (np.random.default_rng(0).standard_normal(22050 * 5) * 0.1).astype(np.float32); "
+             "print(repr(summary_features(y, 22050)['tempo']))")
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    y = (np.random.default_rng(0).standard_normal(22050 * 5) * 0.1).astype(np.float32)
+    assert float(done.stdout.strip().splitlines()[-1]) == summary_features(y, 22050)["tempo"]

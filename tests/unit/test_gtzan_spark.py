@@ -179,3 +179,14 @@ def test_yaml_defaults_equal_the_config_dataclass(job, module, cls):
     path = REPO / "conf" / f"{job}.yaml"
     assert load_config(config_class, path) == config_class()
     assert set(read_yaml_mapping(path)) == {f for f in config_class.__dataclass_fields__}
+
+
+def test_genre_pair_summary():
+    from sparkfolio.gtzan.similar_job import genre_pair_summary
+
+    agreement, matrix = genre_pair_summary([("rock", "rock", 6), ("rock", "metal", 2), ("metal", "rock", 3),
+                                            ("metal", "metal", 1), ("jazz", "rock", 4)])
+    assert agreement == {"overall": pytest.approx(7 / 16), "per_genre": {"jazz": 0.0, "metal": 0.25, "rock": 0.75}}
+    assert list(matrix.index) == list(matrix.columns) == ["jazz", "metal", "rock"]
+    assert matrix.loc["rock"].tolist() == [0.0, 0.25, 0.75] and matrix.loc["jazz"].tolist() == [0.0, 0.0, 1.0]
+    assert genre_pair_summary([])[0] == {"overall": None, "per_genre": {}}

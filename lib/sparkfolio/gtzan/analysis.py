@@ -8,8 +8,13 @@ file in a nightly batch of thousands must not stop the others.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
+import os
+import tempfile
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -36,8 +41,14 @@ def worker_setup() -> None:
     two workers on two cores would fight over four threads (measured on a busy 2-core machine: the
     1 ms mel-filterbank product then takes 80 ms). Spark sets OMP_NUM_THREADS to the executor's
     cores, not one per task, so the limit is set here, at run time, for whatever BLAS/OpenMP
-    libraries the process has loaded. The JIT kernels are compiled (or loaded from numba's cache)
-    up front so the first file is not charged for it.
+    libraries the process has loaded.
+
+    The JIT kernels are then compiled (or loaded from numba's on-disk cache) by running the whole
+    feature path on a short synthetic clip, under a machine-wide file lock. The lock matters:
+    numba's cache of ``guvectorize`` functions (librosa has several) is not safe when two processes
+    compile and write it at once (numba/numba#10128): the cache can end up mixing two compilations,
+    and a later process that loads it segfaults. With the lock, the first worker on a machine
+    compiles and writes the cache while the others wait, then they load a consistent cache.
     """
     global _WORKER_READY
     if _WORKER_READY:
@@ -48,16 +59,38 @@ def worker_setup() -> None:
         threadpool_limits(limits=1)
     except ImportError:  # pragma: no cover - threadpoolctl comes with librosa's scikit-learn
         log.warning("threadpoolctl not installed; BLAS may start one thread per core in every worker")
-    # librosa loads its submodules lazily; the beat tracker's numba kernels are compiled at that
-    # import (librosa does not cache them on disk), a few seconds once per process.
-    import librosa.beat  # noqa: F401
-    import librosa.feature  # noqa: F401
-    import librosa.onset  # noqa: F401
+    with jit_cache_lock():
+        warm_up_kernels()
+    _WORKER_READY = True
 
+
+@contextlib.contextmanager
+def jit_cache_lock() -> Iterator[None]:
+    """An exclusive lock shared by every process on this machine (a ``flock`` on a temp file)."""
+    path = os.path.join(tempfile.gettempdir(), "sparkfolio-numba-cache.lock")
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def warm_up_kernels(params: FeatureParams = FeatureParams()) -> None:
+    """Run every librosa/numba code path of :func:`analyse` once on 3.5 s of synthetic sound.
+
+    Compiles (or loads from cache) all the JIT kernels a clip needs, so no kernel is compiled later
+    outside :func:`jit_cache_lock`, and the first real file is not charged for compilation.
+    """
     from sparkfolio.gtzan.medfilt import warm_up
 
     warm_up()
-    _WORKER_READY = True
+    sr = params.sample_rate
+    t = np.arange(int(3.5 * sr), dtype=np.float32) / sr
+    # A tone with a pulse every 0.5 s: onsets for the beat tracker, energy for every feature.
+    y = (0.3 * np.sin(2 * np.pi * 440.0 * t) * (1.0 + (np.mod(t, 0.5) < 0.05))).astype(np.float32)
+    summary_features(y, sr, params)
+    segment_mfccs(y, sr, params)
 
 
 def empty_record(path: str, size_bytes: int) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -31,6 +32,9 @@ from sparkfolio.runtime.errors import ConfigError, DataQualityError, InputError
 from sparkfolio.runtime.inputs import qualify
 from sparkfolio.runtime.job import JobContext
 from sparkfolio.runtime.output import JobOutput
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -158,7 +162,7 @@ def run(ctx: JobContext) -> None:
                               "neighbour_genre", "cosine"))
 
         with JobOutput(spark, ctx.output) as out:
-            out.write_table("rejects", rejects.orderBy("path"))
+            out.write_table("rejects", rejects.coalesce(1).sortWithinPartitions("path"))
             n_rejected = spark.read.parquet(out.path("rejects")).count()
             fraction = n_rejected / n_all
             metrics: dict = {
@@ -173,17 +177,20 @@ def run(ctx: JobContext) -> None:
                 out.keep_only(["rejects", "metrics.json"])
                 raise DataQualityError(f"{n_rejected} of {n_all} clips in {ctx.input} have unusable features "
                                        f"({fraction:.1%} > max_reject_fraction {cfg.max_reject_fraction:.1%}); see rejects")
-            out.write_table("neighbours", neighbours.orderBy("path", "rank"))
+            # A neighbour row is ~200 bytes: one Parquet file per ~500k rows, sorted inside.
+            n_files = max(1, math.ceil((n_all - n_rejected) * k / 500_000))
+            out.write_table("neighbours", neighbours.coalesce(n_files).sortWithinPartitions("path", "rank"))
             table = spark.read.parquet(out.path("neighbours"))
-            agreement = _genre_agreement(table)
-            matrix = _genre_matrix(table)
+            pairs = [(r["genre"], r["neighbour_genre"], int(r["count"]))
+                     for r in table.groupBy("genre", "neighbour_genre").count().collect()]
+            agreement, matrix = genre_pair_summary(pairs)
             if len(matrix):
                 out.write_figure("genre_neighbours.png", neighbour_genre_figure(matrix))
             top = None
             if query is not None:
                 top = [r.asDict() for r in table.where(F.col("path") == query).orderBy("rank").collect()]
                 metrics["clip"] = {"path": query, "neighbours": top}
-            metrics.update(neighbours=n_good * k if k else 0, genre_agreement=agreement,
+            metrics.update(neighbours=sum(c for _, _, c in pairs), genre_agreement=agreement,
                            elapsed_s=time.perf_counter() - started)
             out.write_json("metrics.json", metrics)
     finally:
@@ -204,22 +211,26 @@ def _fmt(x: float | None) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.2f}"
 
 
-def _genre_agreement(table: DataFrame) -> dict:
-    """Share of neighbours with the query's genre: overall and per genre (a precision@k by genre)."""
-    same = (F.col("genre") == F.col("neighbour_genre")).cast("double")
-    overall = table.agg(F.avg(same).alias("p")).first()["p"]
-    per = {r["genre"]: float(r["p"]) for r in table.groupBy("genre").agg(F.avg(same).alias("p")).collect()}
-    return {"overall": None if overall is None else float(overall), "per_genre": dict(sorted(per.items()))}
+def genre_pair_summary(pairs: list[tuple[str, str, int]]) -> tuple[dict, "pd.DataFrame"]:
+    """Genre agreement and the genre-to-genre matrix from (genre, neighbour_genre, count) rows.
 
-
-def _genre_matrix(table: DataFrame):
-    """Rows: query genre; columns: neighbour genre; cells: share of that row's neighbours (small)."""
+    Returns
+    -------
+    (agreement, matrix)
+        ``agreement``: the share of neighbours with the query's genre, ``overall`` and
+        ``per_genre`` (a precision@k by genre); ``matrix``: rows = query genre, columns =
+        neighbour genre, cells = share of that row's neighbours (rows sum to 1).
+    """
     import pandas as pd
 
-    counts = table.groupBy("genre", "neighbour_genre").count().toPandas()
-    if counts.empty:
-        return pd.DataFrame()
-    m = counts.pivot(index="genre", columns="neighbour_genre", values="count").fillna(0.0)
-    genres = sorted(set(m.index) | set(m.columns))
-    m = m.reindex(index=genres, columns=genres, fill_value=0.0)
-    return m.div(m.sum(axis=1).where(lambda s: s > 0, 1.0), axis=0)
+    if not pairs:
+        return {"overall": None, "per_genre": {}}, pd.DataFrame()
+    counts = pd.DataFrame(pairs, columns=["genre", "neighbour_genre", "count"])
+    genres = sorted(set(counts.genre) | set(counts.neighbour_genre))
+    m = (counts.pivot_table(index="genre", columns="neighbour_genre", values="count", aggfunc="sum")
+         .reindex(index=genres, columns=genres).fillna(0.0))
+    totals = m.sum(axis=1)
+    same = pd.Series({g: m.loc[g, g] for g in genres})
+    per = {g: float(same[g] / totals[g]) for g in genres if totals[g] > 0}
+    agreement = {"overall": float(same.sum() / totals.sum()), "per_genre": per}
+    return agreement, m.div(totals.where(totals > 0, 1.0), axis=0)

@@ -29,7 +29,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from sparkfolio.netflix import datasplit, evaluation, recommend, similar
-from sparkfolio.netflix.baselines import BiasModel, clip_rating, fit_biases, global_mean, with_residual
+from sparkfolio.netflix.baselines import clip_rating, fit_biases, global_mean, with_residual
 from sparkfolio.runtime.config import config_to_dict
 from sparkfolio.runtime.errors import ConfigError, DataQualityError, InputError
 from sparkfolio.runtime.inputs import list_input_files, qualify

@@ -189,9 +189,13 @@ def plot_rating_distribution(dist: pd.DataFrame, n_movies: int, n_customers: int
     fig, ax = plt.subplots(figsize=(10, 5.5))
     total = int(dist["count"].sum())
     ax.barh(dist["rating"].astype(str), dist["count"], color="#3b6ea5")
+    widest = float(dist["count"].max()) if len(dist) else 0.0
     for _, row in dist.iterrows():
-        ax.text(row["count"] / 4, str(int(row["rating"])), f"Rating {int(row['rating'])}: {row['share'] * 100:.0f}%",
-                color="white", weight="bold", va="center")
+        label = f"Rating {int(row['rating'])}: {row['share'] * 100:.0f}%"
+        # Inside the bar as in the kernel, or just after it when the bar is too short to hold it.
+        inside = row["count"] >= 0.3 * widest
+        ax.text(row["count"] / 4 if inside else row["count"] + 0.01 * widest, str(int(row["rating"])), label,
+                color="white" if inside else "#222222", weight="bold", va="center")
     ax.set_title(f"Total pool: {n_movies:,} movies, {n_customers:,} customers, {total:,} ratings given")
     ax.set_xlabel("ratings")
     ax.set_ylabel("stars")

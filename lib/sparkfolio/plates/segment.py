@@ -95,7 +95,7 @@ def binarizations(gray: np.ndarray) -> list[tuple[str, str, np.ndarray]]:
     """Candidate ink masks of a plate crop: (polarity, method, mask with text = 255).
 
     Adaptive thresholding copes with shadows across the plate; Otsu on a contrast-equalised copy
-    copies with faint, blurred glyphs where the adaptive window sees only grey. Both polarities
+    copes with faint, blurred glyphs where the adaptive window sees only grey. Both polarities
     are tried because old green plates carry light text on a dark ground.
     """
     import cv2

@@ -100,16 +100,21 @@ def bin_counts(df: DataFrame, widths: dict[str, float], label: str = schema.LABE
 
 
 def correlations(df: DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Pearson correlation matrix of ``columns`` from one aggregation of pairwise ``corr``."""
-    pairs = [(a, b) for i, a in enumerate(columns) for b in columns[i + 1:]]
-    if not pairs:
+    """Pearson correlation matrix of ``columns`` (one distributed pass, a k x k result).
+
+    ``pyspark.ml.stat.Correlation`` aggregates the covariance of an assembled vector in a single
+    tree-aggregate, which stays cheap for many columns where one SQL ``corr`` per pair would not.
+    A constant column has no correlation (NaN), as with pandas.
+    """
+    from pyspark.ml.feature import VectorAssembler
+    from pyspark.ml.stat import Correlation
+
+    if len(columns) < 2:
         return pd.DataFrame(1.0, index=columns, columns=columns)
-    row = df.select(*[F.corr(a, b).alias(f"c{i}") for i, (a, b) in enumerate(pairs)]).collect()[0]
-    m = pd.DataFrame(1.0, index=columns, columns=columns)
-    for i, (a, b) in enumerate(pairs):
-        v = row[f"c{i}"]
-        m.loc[a, b] = m.loc[b, a] = math.nan if v is None else float(v)
-    return m
+    vec = VectorAssembler(inputCols=columns, outputCol="_v", handleInvalid="skip").transform(
+        df.select(*[F.col(c).cast("double") for c in columns]))
+    matrix = Correlation.corr(vec, "_v", "pearson").first()[0].toArray()
+    return pd.DataFrame(matrix, index=columns, columns=columns)
 
 
 def duplicate_columns(corr: pd.DataFrame, threshold: float = 0.9999) -> dict[str, str]:
