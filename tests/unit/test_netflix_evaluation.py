@@ -213,9 +213,10 @@ def test_pearson_matches_pandas_on_co_rated_customers(spark):
             if len(both) >= 15 and not np.isnan(r):
                 expected.append((a, b, float(r), len(both)))
     assert len(expected) == 10                                # movie 6 never correlates
-    got = similar.pearson_pairs(df, min_overlap=15)
-    assertDataFrameEqual(got, spark.createDataFrame(expected, "movie_a int, movie_b int, pearson double, overlap long"),
-                         atol=1e-9)
+    want = spark.createDataFrame(expected, "movie_a int, movie_b int, pearson double, overlap long")
+    assertDataFrameEqual(similar.pearson_pairs(df, min_overlap=15), want, atol=1e-9)
+    # Tiny buffers and customer blocks: a customer's ratings split across batches and flushes.
+    assertDataFrameEqual(similar.pearson_pairs(df, min_overlap=15, flush_rows=7, block_customers=3), want, atol=1e-9)
     top = similar.pearson_similar(df, top_movies=6, min_overlap=15, k=2).where("movie_id = 1")
     best = sorted([(b if a == 1 else a, r, n) for a, b, r, n in expected if 1 in (a, b)], key=lambda t: -t[1])[:2]
     assertDataFrameEqual(top, spark.createDataFrame([(1, i + 1, m, r, n) for i, (m, r, n) in enumerate(best)],
