@@ -37,6 +37,9 @@ def test_generate_writes_images_and_labels(generated, run_job, tmp_path):
     from sparkfolio.plates.glyphs import find_fonts
     from sparkfolio.plates.render import PLATE_FONTS
 
+    # labels.csv was written by Spark and moved in: no part folder, checksum or marker left over.
+    assert sorted(p.name for p in generated.iterdir()) == ["images", "labels", "labels.csv", "metrics.json"]
+    assert (generated / "labels.csv").read_bytes().startswith(b"path,text\nimages/plate_000000.jpg,")
     images = sorted(p.name for p in (generated / "images").iterdir())
     assert images == [f"plate_{i:06d}.jpg" for i in range(6)]
     with open(generated / "labels.csv", encoding="utf-8", newline="") as fh:
@@ -87,6 +90,64 @@ def test_ocr_reads_generated_scenes_and_rejects_broken_files(generated, run_job,
     assert len(m["annotated"]) == 3
     assert all((out / name).stat().st_size > 1000 for name in m["annotated"])
     assert (out / "seconds_per_image.png").exists()
+
+
+def _write_labels(path: Path, rows: list[tuple[str, str]]) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["path", "text"])
+        writer.writerows(rows)
+
+
+def test_ocr_reads_nested_folders_and_names_with_glob_characters(generated, run_job, tmp_path):
+    with open(generated / "labels.csv", encoding="utf-8") as fh:
+        truth = [r["text"] for r in csv.DictReader(fh)]
+    src = generated / "images"
+    top = tmp_path / "in" / "top"
+    (top / "nested" / "deeper").mkdir(parents=True)
+    # Re-globbed, "a[1].jpg" would match a1.jpg (twice) and never itself.
+    shutil.copy(src / "plate_000000.jpg", top / "a[1].jpg")
+    shutil.copy(src / "plate_000001.jpg", top / "a1.jpg")
+    shutil.copy(src / "plate_000002.jpg", top / "nested" / "deeper" / "b{2}.jpg")
+    shutil.copy(src / "plate_000003.jpg", top / "nested" / "plate_000003.jpg")
+    labels = tmp_path / "labels.csv"
+    _write_labels(labels, [("a[1].jpg", truth[0]), ("a1.jpg", truth[1]), ("deeper/b{2}.jpg", truth[2]),
+                           ("nested/plate_000003.jpg", truth[3])])
+    out = tmp_path / "ocr"
+    assert run_job("plates-ocr", "--input", str(top), "--output", str(out), "--set", f"labels={labels}",
+                   "--set", "annotate=0", "--set", "use_tesseract=false") == 0
+    plates = pd.read_parquet(out / "plates").sort_values("path")
+    assert plates["path"].tolist() == [f"file:{top}/{name}" for name in
+                                       ("a1.jpg", "a[1].jpg", "nested/deeper/b{2}.jpg", "nested/plate_000003.jpg")]
+    assert plates["text"].tolist() == [truth[1], truth[0], truth[2], truth[3]]
+    assert plates["label"].tolist() == plates["text"].tolist() and plates["exact"].all()
+    assert plates["error"].isna().all()
+    assert _metrics(out)["images"] == {"total": 4, "errors": 0, "read": 4, "valid": 4, "listed": 4}
+
+
+def test_ocr_gives_zero_byte_files_error_and_reject_rows(generated, run_job, tmp_path):
+    data = tmp_path / "in"
+    (data / "sub").mkdir(parents=True)
+    shutil.copy(generated / "images" / "plate_000004.jpg", data / "plate_000004.jpg")
+    shutil.copy(generated / "images" / "plate_000005.jpg", data / "plate_000005.jpg")
+    (data / "empty.jpg").write_bytes(b"")
+    (data / "sub" / "zero[0].png").write_bytes(b"")
+    out = tmp_path / "ocr"
+    assert run_job("plates-ocr", "--input", str(data), "--output", str(out), "--set", "annotate=0",
+                   "--set", "use_tesseract=false", "--set", "max_error_fraction=0.5") == 0
+    plates = pd.read_parquet(out / "plates").sort_values("path")
+    assert plates["path"].tolist() == [f"file:{data}/{n}" for n in
+                                       ("empty.jpg", "plate_000004.jpg", "plate_000005.jpg", "sub/zero[0].png")]
+    assert plates["error"].tolist() == ["empty file", None, None, "empty file"]
+    assert plates["valid"].tolist() == [False, True, True, False]
+    assert plates["text"].isna().tolist() == [True, False, False, True]
+    assert plates["seconds"].tolist()[0] == 0.0 and plates["seconds"].tolist()[3] == 0.0
+    rejects = pd.read_parquet(out / "rejects").sort_values("path")
+    assert rejects.values.tolist() == [[f"file:{data}/empty.jpg", "empty file"],
+                                       [f"file:{data}/sub/zero[0].png", "empty file"]]
+    m = _metrics(out)
+    assert m["images"] == {"total": 4, "errors": 2, "read": 2, "valid": 2, "listed": 4}
+    assert m["timing"]["tasks"] == 2
 
 
 def test_ocr_on_real_crops_with_flagged_labels(run_job, tmp_path):

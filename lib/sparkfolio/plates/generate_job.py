@@ -2,8 +2,9 @@
 
 Each task renders its share of image indices (image ``i`` is a pure function of ``seed`` and
 ``i``) and writes the JPEGs straight into the job's staged output folder through the file
-system named by its URI (local disk, HDFS or an object store, via ``pyarrow.fs``); only the
-small labels (path, text, format, plate box) come back to the driver, for ``labels.csv``.
+system named by its URI (local disk, HDFS or an object store, via ``pyarrow.fs``). The labels
+(path, text, format, plate box) become the ``labels`` table and ``labels.csv``, both written
+by Spark: nothing that grows with ``count`` passes through the driver.
 """
 
 from __future__ import annotations
@@ -86,12 +87,34 @@ def render_partition(seed: int, spec_args: dict[str, Any], fonts: list[str], ima
     return run
 
 
+def _write_labels_csv(spark: Any, out: JobOutput, labels: Any, name: str) -> None:
+    """Write ``labels`` as one headed UTF-8 CSV file ``name`` in the staged output.
+
+    Spark writes a single sorted part file into a hidden staging folder of the output; the part
+    file is renamed to ``name`` and the folder deleted, so ``name`` is published atomically
+    with the rest of the output. Works on any Hadoop file system (rename within one folder).
+    """
+    folder = out.path(f"_{name}.parts")
+    (labels.coalesce(1).sortWithinPartitions("path").write.mode("overwrite")
+     .option("header", True).option("encoding", "UTF-8").option("lineSep", "\n").csv(folder))
+    jvm = spark._jvm
+    hfolder = jvm.org.apache.hadoop.fs.Path(folder)
+    fs = hfolder.getFileSystem(spark._jsc.hadoopConfiguration())
+    parts = [st.getPath() for st in fs.listStatus(hfolder)
+             if st.getPath().getName().startswith("part-") and st.getPath().getName().endswith(".csv")]
+    if len(parts) != 1:
+        raise RuntimeError(f"expected one CSV part file in {folder}, found {len(parts)}")
+    # The raw file system renames the file alone (the local checksummed one would drag its
+    # .crc sidecar along); deleting the folder removes the sidecars and _SUCCESS.
+    checksummed = jvm.java.lang.Class.forName("org.apache.hadoop.fs.ChecksumFileSystem")
+    raw = fs.getRawFileSystem() if checksummed.isInstance(fs) else fs
+    if not raw.rename(parts[0], jvm.org.apache.hadoop.fs.Path(out.path(name))):
+        raise OSError(f"cannot move {parts[0].toString()} to {out.path(name)}")
+    fs.delete(hfolder, True)
+
+
 def run(ctx: JobContext) -> None:
     """Render ``count`` labelled plate images into ``<output>/images`` with ``labels.csv``."""
-    import csv
-    import os
-    import tempfile
-
     from pyspark.sql import functions as F
 
     from sparkfolio.plates.glyphs import find_fonts
@@ -114,16 +137,9 @@ def run(ctx: JobContext) -> None:
         labels = ids.mapInPandas(render_partition(cfg.seed, spec_args, fonts, images_uri), LABEL_SCHEMA)
         out.write_table("labels", labels)
         table = spark.read.parquet(out.path("labels"))
-        # labels.csv (path,text) is what `plates-ocr --set labels=...` reads; streamed one
-        # partition at a time into a local file, so the driver never holds the whole set.
-        with tempfile.TemporaryDirectory() as tmp:
-            local = os.path.join(tmp, "labels.csv")
-            with open(local, "w", encoding="utf-8", newline="") as fh:
-                writer = csv.writer(fh, lineterminator="\n")
-                writer.writerow(["path", "text"])
-                for row in table.select("path", "text").orderBy("path").toLocalIterator():
-                    writer.writerow([row["path"], row["text"]])
-            out.write_local_file("labels.csv", local)
+        # labels.csv (path,text) is what `plates-ocr --set labels=...` reads. Spark writes it
+        # (one partition, sorted by path), so the driver never holds or streams the labels.
+        _write_labels_csv(spark, out, table.select("path", "text"), "labels.csv")
         stats = table.agg(F.count(F.lit(1)).alias("images"), F.sum("bytes").alias("bytes")).first()
         by_format = {r["format"]: r["n"] for r in table.groupBy("format").agg(F.count(F.lit(1)).alias("n")).collect()}
         metrics = {

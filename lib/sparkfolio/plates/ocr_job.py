@@ -94,16 +94,24 @@ def run(ctx: JobContext) -> None:
     if not files:
         raise InputError(f"no images ({', '.join(cfg.extensions)}) under {ctx.input}")
     n = len(files)
+    # Spark's file scan skips zero-byte files: they get their error rows here instead of
+    # vanishing from the output (the listing knows them).
+    empty = [f.path for f in files if f.size == 0]
+    nonempty = [f.path for f in files if f.size > 0]
     cores = executor_cores(spark)
     # At least one task per core (small inputs), else tasks of files_per_task images.
-    tasks = max(1, min(n, max(cores, math.ceil(n / cfg.files_per_task))))
+    tasks = max(1, min(max(1, len(nonempty)), max(cores, math.ceil(len(nonempty) / cfg.files_per_task))))
     labels = _read_labels(spark, cfg.labels) if cfg.labels else None
     started = time.perf_counter()
     with JobOutput(spark, ctx.output) as out:
-        images = spark.read.format("binaryFile").load([f.path for f in files])
+        # The listed paths are literal names: escaped, so a file called a[1].jpg is not re-globbed.
+        images = (spark.read.format("binaryFile").load([glob_escape(p) for p in nonempty]) if nonempty
+                  else spark.createDataFrame([], "path string, modificationTime timestamp, length long, content binary"))
         # binaryFile packs many small files into one split; spread them over tasks of a few
         # files each so every core gets work.
         results = images.select("path", "content").repartition(tasks).mapInPandas(ocr_batches(settings), RESULT_SCHEMA)
+        if empty:
+            results = results.unionByName(_empty_rows(spark, empty))
         scored = score(attach_labels(results, labels))
         out.write_table("plates", scored.orderBy("path"))
         plates = spark.read.parquet(out.path("plates"))
@@ -132,6 +140,27 @@ def run(ctx: JobContext) -> None:
                     if ex["labelled"] != acc["labelled"] and ex["labelled"] else ""))
     ctx.report(line)
     ctx.report(f"output: {out.uri}")
+
+
+#: Characters Hadoop's glob syntax gives a meaning (the backslash escapes them).
+_GLOB_CHARS = re.compile(r"([\\\[\]{}*?])")
+
+
+def glob_escape(path: str) -> str:
+    """``path`` with Hadoop glob characters (``[ ] { } * ? \\``) backslash-escaped.
+
+    ``DataFrameReader.load`` expands globs in the paths it is given; a listed file name such as
+    ``a[1].jpg`` must match itself only (unescaped it would match ``a1.jpg`` and not itself).
+    """
+    return _GLOB_CHARS.sub(r"\\\1", path)
+
+
+def _empty_rows(spark: Any, paths: list[str]) -> Any:
+    """Result rows (the UDF's schema) with an error for zero-byte files, which Spark never reads."""
+    from sparkfolio.plates.pipeline import EMPTY_FILE, PlateResult
+    from sparkfolio.plates.udf import RESULT_SCHEMA
+
+    return spark.createDataFrame([PlateResult(path=p, error=EMPTY_FILE).as_dict() for p in paths], RESULT_SCHEMA)
 
 
 def executor_cores(spark: Any) -> int:

@@ -7,6 +7,7 @@ of ``binaryFile`` rows streams through. They capture only plain values.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any, Callable, Iterator
 
 from sparkfolio.plates.pipeline import RESULT_FIELDS, OcrSettings
@@ -33,21 +34,28 @@ def single_threaded() -> None:
 
 
 def ocr_batches(settings: OcrSettings) -> Callable[[Iterator[Any]], Iterator[Any]]:
-    """A ``mapInPandas`` function reading the plate in every ``(path, content)`` row."""
+    """A ``mapInPandas`` function reading the plate in every ``(path, content)`` row.
+
+    The closure holds the settings as a plain dict (rebuilt into :class:`OcrSettings` on the
+    executor), so what Spark pickles for every task does not depend on the class's own pickling.
+    """
+    plain = asdict(settings)
 
     def run(batches: Iterator[Any]) -> Iterator[Any]:
         import pandas as pd
 
+        from sparkfolio.plates.pipeline import OcrSettings as Settings
         from sparkfolio.plates.pipeline import prepare, read_image
 
         single_threaded()
-        bank = prepare(settings)
+        opts = Settings(**plain)
+        bank = prepare(opts)
         columns = [name for name, _ in RESULT_FIELDS]
         # Nullable pandas types, so a missing box stays null instead of becoming NaN floats.
         dtypes = {name: {"int": "Int32", "double": "Float64", "boolean": "boolean", "string": "string"}[kind]
                   for name, kind in RESULT_FIELDS}
         for pdf in batches:
-            rows = [read_image(path, content, settings, bank).as_dict()
+            rows = [read_image(path, content, opts, bank).as_dict()
                     for path, content in zip(pdf["path"], pdf["content"])]
             yield pd.DataFrame(rows, columns=columns).astype(dtypes)
 
