@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +19,53 @@ from tests.conftest import shared_data
 
 def _metrics(out: Path) -> dict:
     return json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+
+
+IMAGES = ["overall_by_nation.png", "overall_hist.png", "age_curve.png", "skill_correlation.png"]
+PAGES = ["value_vs_overall.html", "nation_map.html"]
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    """(width, height) of a PNG after checking its signature and that it decodes completely."""
+    from PIL import Image
+
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", f"{path.name} is not a PNG"
+    with Image.open(path) as img:
+        img.load()  # raises on a truncated or corrupt file
+        assert img.size == struct.unpack(">II", data[16:24])
+        return img.size
+
+
+def _check_report(out: Path, m: dict) -> str:
+    """report.html shows the key figures of metrics.json, embeds every PNG and links both plotly pages."""
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert re.findall(r"<img src='([^']+)'", page) == IMAGES
+    assert re.findall(r"<a href='([^']+)'", page) == PAGES
+    for name in IMAGES:
+        width, height = _png_size(out / name)
+        assert width >= 400 and height >= 300, (name, width, height)
+    q, cmp_ = m["quality"], m["comparison"]
+    assert f"<td>players kept</td><td>{q['rows_kept']:,}</td>" in page
+    assert f"<td>nations / clubs</td><td>{m['nations']:,} / {m['clubs']:,}</td>" in page
+    assert f"<p class='key'>{html.escape(cmp_['sentence'])}</p>" in page
+    ref = cmp_["reference"]
+    assert (f"<td>{html.escape(cmp_['reference_nation'])} (reference)</td><td>{ref['players']:,}</td>"
+            f"<td>{ref['mean']:.2f}</td><td>{ref['median']:g}</td><td>{100 * ref['share_high']:.1f}</td>") in page
+    for c in cmp_["comparisons"]:
+        assert (f"<td>{html.escape(c['nation'])}</td><td>{c['players']:,}</td><td>{c['mean_overall']:.2f}</td>"
+                f"<td>{c['median_overall']:g}</td><td>{100 * c['share_high']:.1f}</td>") in page
+    top_club = m["by_club_top"][0]
+    assert f"<td>{html.escape(top_club['club'])}</td><td>{top_club['players']}</td>" in page
+    assert f"valued €0 (not drawn on the log-scale value scatter): {m['value_zero_players']:,}" in page
+    assert f"{m['skill_correlation_excluded']:,} left out with a skill missing" in page
+    # The interactive pages open offline (plotly.js inlined) and hold the run's data.
+    scatter = (out / "value_vs_overall.html").read_text(encoding="utf-8")
+    assert "plotly.js" in scatter.lower() and not re.search(r"<script[^>]*src=['\"]https?:", scatter)
+    assert f"Market value against Overall ({m['scatter_plotted']:,} of {m['players']:,} players" in scatter
+    world = (out / "nation_map.html").read_text(encoding="utf-8")
+    assert "window.PlotlyGeoAssets.topojson[\"world_110m\"]" in world and "Mean Overall by nation" in world
+    return page
 
 
 @pytest.fixture(scope="module")
@@ -80,9 +130,18 @@ def test_spark_tables_equal_the_pandas_reference(generated, spark) -> None:
     corr = {(r["a"], r["b"]): r["r"] for r in spark.read.parquet(str(rep / "skill_correlations")).collect()}
     assert corr[("standing_tackle", "sliding_tackle")] == pytest.approx(
         ref["skill_correlation"].loc["standing_tackle", "sliding_tackle"], abs=1e-9)
-    for page in ["report.html", "nation_map.html", "value_vs_overall.html", "overall_by_nation.png", "age_curve.png",
-                 "overall_hist.png", "skill_correlation.png"]:
-        assert (rep / page).stat().st_size > 1000, page
+    # What the correlations and the log-scale scatter leave out is counted, as pandas counts it.
+    assert (m["skill_correlation_players"], m["skill_correlation_excluded"]) == \
+        (ref["skill_correlation_players"], ref["skill_correlation_excluded"])
+    assert m["skill_correlation_excluded"] > 0 and m["value_zero_players"] > 0
+    assert (m["value_zero_players"], m["value_missing_players"]) == (ref["value_zero_players"], ref["value_missing_players"])
+    assert m["scatter_plotted"] + m["scatter_value_zero_excluded"] == m["scatter_sample_size"] == 300
+    # by_club is written whole; only its top rows and totals reach metrics.json.
+    clubs = spark.read.parquet(str(rep / "by_club")).toPandas()
+    want_top = clubs.sort_values(["squad_value_eur", "club"], ascending=[False, True]).head(20)
+    assert [c["club"] for c in m["by_club_top"]] == want_top["club"].tolist()
+    assert (m["clubs"], m["players_without_club"]) == (len(clubs), m["players"] - int(clubs["players"].sum()))
+    _check_report(rep, m)
 
 
 def test_real_fifa19_file(run_job, spark, tmp_path) -> None:
@@ -97,8 +156,33 @@ def test_real_fifa19_file(run_job, spark, tmp_path) -> None:
     assert m["nations"] == 164 and m["map_unmapped_nations"] == []
     eng = m["comparison"]["reference"]
     assert (eng["players"], round(eng["mean"], 2), eng["median"]) == (1662, 63.43, 63.0)
+    assert eng["share_high"] == pytest.approx(27 / 1662, abs=1e-9) == 0.016245487364620937
     spain = next(c for c in m["comparison"]["comparisons"] if c["nation"] == "Spain")
     assert (spain["players"], round(spain["mean_overall"], 2)) == (1072, 69.70) and spain["p_value"] < 1e-50
+    # Every compared nation, from a real run: players, mean, median, players rated 80+, Mann-Whitney p.
+    want = {
+        "Spain": (1072, 69.69869402985074, 69.0, 91, 2.1341784512503442e-106),
+        "France": (914, 67.79868708971554, 68.0, 50, 2.2875036928921166e-47),
+        "Germany": (1198, 66.08681135225376, 66.0, 48, 1.0396700331669033e-23),
+        "Brazil": (827, 71.2515114873035, 71.0, 60, 2.2659430201716582e-150),
+        "Argentina": (937, 68.57203842049093, 69.0, 33, 4.3390658382701793e-75),
+    }
+    comps = m["comparison"]["comparisons"]
+    assert [c["nation"] for c in comps] == list(want)
+    for c in comps:
+        players, mean, median, high, p_value = want[c["nation"]]
+        assert (c["players"], c["median_overall"]) == (players, median), c["nation"]
+        assert c["mean_overall"] == pytest.approx(mean, abs=1e-9), c["nation"]
+        assert c["share_high"] == pytest.approx(high / players, abs=1e-9), c["nation"]
+        assert c["mean_difference"] == pytest.approx(eng["mean"] - mean, abs=1e-9), c["nation"]
+        assert c["significant"] and c["p_value"] == pytest.approx(p_value, rel=1e-9), c["nation"]
+    assert (m["clubs"], m["players_without_club"]) == (651, 241)
+    assert (m["value_zero_players"], m["value_missing_players"]) == (252, 0)
+    assert (m["skill_correlation_players"], m["skill_correlation_excluded"]) == (18159, 48)
+    assert (m["scatter_sample_size"], m["scatter_plotted"], m["scatter_value_zero_excluded"]) == (5000, 4911, 89)
+    page = _check_report(out, m)
+    assert "<td>England (reference)</td><td>1,662</td><td>63.43</td><td>63</td><td>1.6</td>" in page
+    assert "<td>Brazil</td><td>827</td><td>71.25</td><td>71</td><td>7.3</td>" in page
     messi = spark.read.parquet(str(out / "players")).filter("player_id = 158023").first()
     assert (messi["value_eur"], messi["wage_eur"], messi["height_cm"], messi["weight_kg"], messi["position_group"]) == \
         (110_500_000, 565_000, 170.2, 72.1, "FWD")

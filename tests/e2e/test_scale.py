@@ -6,8 +6,10 @@ gives its known figures; bad inputs give one-line errors and published rejects.
 
 from __future__ import annotations
 
+import html
 import json
 import re
+import struct
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,35 @@ TREE_ONLY = LIGHT + ["--set", "models=[decision_tree]", "--set", "max_depths=[3,
 
 def _metrics(folder: Path) -> dict:
     return json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """(width, height) of a PNG after checking its signature and that it decodes completely."""
+    from PIL import Image
+
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", f"{path.name} is not a PNG"
+    with Image.open(path) as img:
+        img.load()  # raises on a truncated or corrupt file
+        assert img.size == struct.unpack(">II", data[16:24])
+        return img.size
+
+
+def check_report(folder: Path, m: dict) -> str:
+    """report.html shows the run's key figures and embeds every figure it wrote (each a real PNG)."""
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    rate = m["defect_rate"]
+    assert f"<b>Defect rate {rate['rate']:.1%}</b> ({rate['defects']:,} of {rate['plates']:,} plates" in page
+    assert f"{m['rows']['read']:,} rows read, {m['rows']['valid']:,} plates analysed, {m['rows']['rejected']:,} rejected" in page
+    for r in m["recommendations"]:
+        assert f"<li>{html.escape(r)}</li>" in page
+    for f in m["findings"]:
+        assert html.escape(f["text"]) in page
+    assert m["figures"] and set(re.findall(r"<img src='([^']+)'", page)) == set(m["figures"])
+    for name in m["figures"]:
+        width, height = png_size(folder / name)
+        assert width >= 300 and height >= 200, (name, width, height)
+    return page
 
 
 @pytest.fixture(scope="module")
@@ -93,12 +124,10 @@ def test_defects_of_generated_plates_equal_the_pandas_reference(generated):
         assert sum(model["test"]["confusion"].values()) == m["split"]["test"]
         assert sum(model["importances"].values()) == pytest.approx(1.0)
     assert m["split"]["train"] + m["split"]["test"] == m["rows"]["valid"]
-    html = (out / "report.html").read_text(encoding="utf-8")
-    for r in m["recommendations"]:
-        assert r.replace("'", "&#x27;") in html
-    for name in ("rate_by_category.png", "binned_rates.png", "distributions_by_status.png", "correlation_heatmap.png",
-                 "roc_curves.png", "feature_importance.png"):
-        assert (out / name).stat().st_size > 1000, name
+    check_report(out, m)
+    assert set(m["figures"]) == {"rate_by_category.png", "binned_rates.png", "distributions_by_status.png",
+                                 "correlation_heatmap.png", "roc_curves.png", "feature_importance.png",
+                                 "decision_tree.png"}
 
 
 def test_real_file_gives_its_known_figures(spark, tmp_path, run_job):
@@ -128,6 +157,10 @@ def test_real_file_gives_its_known_figures(spark, tmp_path, run_job):
     rejects = spark.read.parquet(str(out / "rejects")).collect()
     assert sorted(r["plate_no"] for r in rejects) == ["PLT_1054", "PLT_1222", "PLT_1223", "PLT_1599", "PLT_1600",
                                                       "PLT_1601"]
+    page = check_report(out, m)
+    assert "<b>Defect rate 31.2%</b> (310 of 994 plates" in page
+    assert "1,000 rows read, 994 plates analysed, 6 rejected" in page
+    assert "rolling_temp: outside [600, 1300] (6)" in page
 
 
 def test_upper_variant_in_utf8_statistics_and_logit_only(run_job, tmp_path):
@@ -147,6 +180,8 @@ def test_upper_variant_in_utf8_statistics_and_logit_only(run_job, tmp_path):
     assert m["logit"]["status"] == "fitted" and m["models"] == {}
     assert not m["tree"]["dot_written"] and not (out / "decision_tree.dot").exists()
     assert "feature_importances" not in {p.name for p in out.iterdir()}
+    check_report(out, m)
+    assert "feature_importance.png" not in m["figures"] and "roc_curves.png" in m["figures"]
     assert ref_rates(gen) == [(r["column"], r["level"], r["n"], r["defects"]) for r in m["category_rates"]]
 
 

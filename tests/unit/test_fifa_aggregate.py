@@ -68,3 +68,46 @@ def test_scatter_sample_is_bounded_and_seeded(players) -> None:
     a = [r["player_id"] for r in aggregate.scatter_sample(players, 3, seed=1).collect()]
     b = [r["player_id"] for r in aggregate.scatter_sample(players, 3, seed=1).collect()]
     assert len(a) == 3 and a == b
+
+
+def test_nation_tables_from_the_histogram_equal_the_direct_aggregations(players, spark) -> None:
+    hist = aggregate.nation_overall_histogram(players)
+    got = aggregate.by_nation_from_histogram(hist, min_players=2, high_rating=80)
+    assert got.collect() == aggregate.by_nation(players, min_players=2, high_rating=80).collect()
+    assertDataFrameEqual(got, spark.createDataFrame(
+        [("Spain", 2, 77.0, 77.0, 79.4, 80, 0.5), ("England", 3, 64.0, 62.0, 68.4, 70, 0.0)], got.schema),
+        checkRowOrder=True, atol=1e-9)
+    assert aggregate.nation_map_from_histogram(hist).collect() == aggregate.nation_map_stats(players).collect()
+    assert [tuple(r) for r in aggregate.nation_map_from_histogram(hist).collect()] == [
+        ("England", 3, 64.0, 192), ("Spain", 2, 77.0, 154)]
+    overall = aggregate.overall_histogram_from_nations(hist)
+    assert overall.collect() == aggregate.overall_histogram(players).collect()
+    assert [tuple(r) for r in overall.collect()] == [(60, 1), (62, 1), (70, 1), (74, 1), (80, 1)]
+
+
+def test_preferred_foot_counts_players_without_a_group_in_all_only(spark) -> None:
+    df = spark.createDataFrame([("GK", "Left"), ("GK", "Right"), (None, "Left"), ("MID", None)],
+                               "position_group string, preferred_foot string")
+    got = [tuple(r) for r in aggregate.preferred_foot(df).collect()]
+    assert got == [("ALL", "Left", 2, 2 / 3), ("ALL", "Right", 1, 1 / 3), ("GK", "Left", 1, 0.5), ("GK", "Right", 1, 0.5)]
+
+
+def test_player_totals_figures_and_what_they_leave_out(spark) -> None:
+    rng = np.random.default_rng(1)
+    data = rng.integers(20, 95, (300, 3))
+    data[:, 2] = 120 - data[:, 0] + rng.integers(-8, 8, 300)
+    overall = rng.integers(45, 90, 300)
+    value = (10 ** (overall / 15)).astype(np.int64)
+    value[:7] = 0  # seven players valued €0
+    rows = [tuple(int(v) for v in r) + (int(o), int(x)) for r, o, x in zip(data, overall, value)]
+    rows += [(None, 50, 50, 60, None), (40, None, None, 61, 1000)]  # two players with a skill missing, one without value
+    df = spark.createDataFrame(rows, "a int, b int, c int, overall int, value_eur long")
+    t = aggregate.player_totals(df, ["a", "b", "c"])
+    assert (t["skill_players"], t["skill_excluded"], t["value_zero"], t["value_missing"]) == (300, 2, 7, 1)
+    np.testing.assert_allclose(np.array(t["skill_matrix"]), np.corrcoef(data.T), atol=1e-12)
+    assert t["skill_matrix"][0][0] == 1.0 and t["skill_matrix"][0][2] < -0.9
+    ov = np.array([r[3] for r in rows if r[4] is not None], dtype=float)
+    va = np.array([r[4] for r in rows if r[4] is not None], dtype=float)
+    assert t["value_vs_overall"]["pearson_value"] == pytest.approx(np.corrcoef(ov, va)[0, 1], abs=1e-12)
+    assert t["value_vs_overall"]["pearson_log10_value"] == pytest.approx(np.corrcoef(ov, np.log10(va + 1))[0, 1], abs=1e-12)
+

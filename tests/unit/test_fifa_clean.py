@@ -48,6 +48,9 @@ def parsed(spark, tmp_path_factory):
         _row(**{"": "3", "ID": "4", "Name": ""}),
         _row(**{"": "4", "ID": "5", "Position": "", "Value": "€0", "Wage": "€0", "Release Clause": "",
                 **{p: "" for p in schema.POSITION_RATING_COLUMNS}}),
+        # The index column is optional: "6.0" is the whole number 6, "7b" a reject that keeps the row.
+        _row(**{"": "6.0", "ID": "7"}),
+        _row(**{"": "7b", "ID": "8"}),
     ]
     path = _csv(tmp, rows)
     with open(path, "a", encoding="utf-8") as f:
@@ -68,6 +71,10 @@ def test_players_are_typed_and_bad_values_nulled(parsed) -> None:
          2019, 188.0, 72.1, 88, 2, None, "Juventus"),
         (4, 5, "L. Messi", 94, "FC Barcelona", 0, 0, None, "Medium", "Medium", True, None, None, dt.date(2004, 7, 1),
          2021, 170.2, 72.1, None, None, 80, None),
+        (6, 7, "L. Messi", 94, "FC Barcelona", 110_500_000, 565_000, 226_500_000, "Medium", "Medium", True, "RF",
+         "FWD", dt.date(2004, 7, 1), 2021, 170.2, 72.1, 88, 2, 80, None),
+        (None, 8, "L. Messi", 94, "FC Barcelona", 110_500_000, 565_000, 226_500_000, "Medium", "Medium", True, "RF",
+         "FWD", dt.date(2004, 7, 1), 2021, 170.2, 72.1, 88, 2, 80, None),
     ]
     assertDataFrameEqual(got, parsed.sparkSession.createDataFrame(expected, got.schema), checkRowOrder=False, atol=1e-9)
 
@@ -81,16 +88,23 @@ def test_rejects_name_column_value_and_reason(parsed) -> None:
         (2, 3, "L. Messi", "Overall", "N/A", "not a rating 0-100", True),
         (3, 4, None, "Name", None, "missing key value", True),
         (5, 6, "too", "(line)", "5,6,too,few,fields", "malformed CSV line: its field count differs from the header", True),
+        (None, 8, "L. Messi", "(index)", "7b", "not a whole-number row index", False),
     ]
     assertDataFrameEqual(got, parsed.sparkSession.createDataFrame(expected, got.schema), checkRowOrder=False)
 
 
 def test_quality_summary_counts(parsed) -> None:
     q = clean.quality_summary(parsed)
-    assert (q["rows_read"], q["rows_dropped"], q["rows_kept"], q["values_rejected"]) == (6, 3, 3, 6)
+    assert (q["rows_read"], q["rows_dropped"], q["rows_kept"], q["values_rejected"]) == (8, 3, 5, 7)
+    assert q["rows_with_rejects"] == 5
     assert q["missing_by_column"]["Club"] == 1 and q["missing_by_column"]["Position"] == 1
     assert q["missing_by_column"]["LS"] == 1  # row 4; a malformed line's fields are not counted
     assert q["rejects_by_column"]["Overall"] == {"not a rating 0-100": 1}
+    assert q["rejects_by_column"]["(index)"] == {"not a whole-number row index": 1}
+    assert q["drop_reasons"] == {
+        "(line)": {"malformed CSV line: its field count differs from the header": 1},
+        "Name": {"missing key value": 1}, "Overall": {"not a rating 0-100": 1}}
+    assert set(q["rejects_by_column"]) == {"Value", "Joined", "Crossing", "Overall", "Name", "(line)", "(index)"}
 
 
 def test_header_checks_name_the_column_and_the_layout() -> None:

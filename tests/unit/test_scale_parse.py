@@ -130,3 +130,35 @@ def test_read_raw_flags_malformed_lines_in_cp949(spark, tmp_path):
 def test_numbered_labels(spark, text, code):
     df = spark.createDataFrame([(text,)], "v string")
     assert df.select(P._numbered(df["v"]).alias("n")).first()["n"] == code
+
+
+def test_unknown_steel_class_and_fractional_descaling_count_are_rejected(spark):
+    import pandas as pd
+
+    from sparkfolio.scale.pandas_reference import canonicalize_chunk
+
+    rows = [GOOD, _with(plate_no="PLT_2", steel_kind="X1"), _with(plate_no="PLT_3", descaling_count="8.5"),
+            _with(plate_no="PLT_4", steel_kind="c0", descaling_count="10.0")]
+    typed = P.canonicalize(_raw(spark, rows), LOWER, CFG.labels, CFG.timestamp_format, CFG.valid_ranges, True,
+                           CFG.steel_kind_classes)
+    plates, rejects = P.split_valid(typed, LOWER)
+    reasons = ["", "steel_kind: unknown class 'X1' (known: C, T)", "descaling_count: not a whole number (8.5)", ""]
+    assertDataFrameEqual(rejects.select("plate_no", "steel_kind", "descaling_count", "reason"), [
+        Row(plate_no="PLT_2", steel_kind="X1", descaling_count="8", reason=reasons[1]),
+        Row(plate_no="PLT_3", steel_kind="T", descaling_count="8.5", reason=reasons[2]),
+    ])
+    assertDataFrameEqual(plates.select("plate_no", "steel_kind", "descaling_count"), [
+        Row(plate_no="PLT_1001", steel_kind="T", descaling_count=8.0),
+        Row(plate_no="PLT_4", steel_kind="C", descaling_count=10.0),
+    ])
+    assertDataFrameEqual(P.reject_reason_counts(rejects), [
+        Row(reason_kind="descaling_count: not a whole number", count=1),
+        Row(reason_kind="steel_kind: unknown class", count=1),
+    ])
+    # The pandas reference gives the same reasons.
+    _, why = canonicalize_chunk(pd.DataFrame(rows, columns=LOWER), LOWER, CFG, "f")
+    assert list(why) == reasons
+    # An empty class list turns the check off (X becomes a class of its own).
+    plates_off, rejects_off = P.split_valid(
+        P.canonicalize(_raw(spark, rows[:2]), LOWER, CFG.labels, CFG.timestamp_format, CFG.valid_ranges, True, []), LOWER)
+    assert rejects_off.count() == 0 and sorted(r["steel_kind"] for r in plates_off.collect()) == ["T", "X"]

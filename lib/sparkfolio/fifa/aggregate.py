@@ -8,6 +8,9 @@ for integer ratings it stays at most 101 entries per group however many players 
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -42,6 +45,48 @@ def nation_overall_histogram(df: DataFrame) -> DataFrame:
     return (df.filter(F.col("nationality").isNotNull() & F.col("overall").isNotNull())
             .groupBy("nationality", "overall").count()
             .orderBy("nationality", "overall"))
+
+
+def by_nation_from_histogram(hist: DataFrame, min_players: int, high_rating: int) -> DataFrame:
+    """:func:`by_nation` computed from the (nationality, overall, count) histogram instead of the players.
+
+    The histogram has at most ~101 rows per nation, so this costs no pass over the players. The
+    figures are the same: the mean is the count-weighted sum over the count, and Spark's exact
+    ``percentile`` takes the counts as frequencies. Equal to :func:`by_nation` when Overall is never
+    null, which holds for the cleaned players (Overall is a key column).
+    """
+    n = F.sum("count")
+    return (
+        hist.filter(F.col("nationality").isNotNull())
+        .groupBy("nationality")
+        .agg(
+            n.alias("players"),
+            (F.sum(F.col("overall").cast("long") * F.col("count")).cast("double") / n).alias("mean_overall"),
+            F.percentile("overall", 0.5, F.col("count")).alias("median_overall"),
+            F.percentile("overall", 0.9, F.col("count")).alias("p90_overall"),
+            F.max("overall").alias("max_overall"),
+            (F.sum(F.when(F.col("overall") >= high_rating, F.col("count")).otherwise(0)).cast("double") / n)
+            .alias("share_high"),
+        )
+        .filter(F.col("players") >= min_players)
+        .orderBy(F.desc("mean_overall"), "nationality")
+    )
+
+
+def nation_map_from_histogram(hist: DataFrame) -> DataFrame:
+    """:func:`nation_map_stats` from the (nationality, overall, count) histogram (no pass over the players)."""
+    n = F.sum("count")
+    total = F.sum(F.col("overall").cast("long") * F.col("count"))
+    return (hist.filter(F.col("nationality").isNotNull())
+            .groupBy("nationality")
+            .agg(n.alias("players"), (total.cast("double") / n).alias("mean_overall"), total.alias("sum_overall"))
+            .orderBy("nationality"))
+
+
+def overall_histogram_from_nations(hist: DataFrame) -> DataFrame:
+    """:func:`overall_histogram` from the per-nation histogram (every cleaned player has a nationality)."""
+    return (hist.filter(F.col("overall").isNotNull()).groupBy("overall")
+            .agg(F.sum("count").alias("count")).orderBy("overall"))
 
 
 def nation_map_stats(df: DataFrame) -> DataFrame:
@@ -145,9 +190,11 @@ def value_overall_correlation(df: DataFrame) -> dict[str, float | None]:
 
 def preferred_foot(df: DataFrame) -> DataFrame:
     """Players and share by preferred foot, overall and within each position group (``ALL`` = everyone)."""
-    base = df.filter(F.col("preferred_foot").isNotNull())
-    per_group = base.filter(F.col("position_group").isNotNull()).groupBy("position_group", "preferred_foot").count()
-    overall = base.groupBy(F.lit("ALL").alias("position_group"), "preferred_foot").count()
+    # One grouped count (players without a position group included) is the only scan: the
+    # per-group rows and the ALL rows are both taken from it, so Spark reuses its shuffle.
+    cells = df.filter(F.col("preferred_foot").isNotNull()).groupBy("position_group", "preferred_foot").count()
+    per_group = cells.filter(F.col("position_group").isNotNull())
+    overall = cells.groupBy(F.lit("ALL").alias("position_group"), "preferred_foot").agg(F.sum("count").alias("count"))
     counts = per_group.unionByName(overall)
     totals = counts.groupBy("position_group").agg(F.sum("count").alias("total"))
     return (counts.join(totals, "position_group")
@@ -175,6 +222,49 @@ def skill_correlations(df: DataFrame, columns: list[str] | None = None) -> tuple
     vectors = VectorAssembler(inputCols=cols, outputCol="features", handleInvalid="error").transform(complete)
     matrix = Correlation.corr(vectors, "features", method="pearson").first()[0].toArray()
     return cols, [[float(v) for v in row] for row in matrix]
+
+
+def player_totals(df: DataFrame, skill_columns: list[str] | None = None) -> dict[str, Any]:
+    """The report's global figures over the players: skill correlations, value correlations and what they leave out.
+
+    The counts and value correlations are one aggregation (a single scan, whole-stage code
+    generated); the skill matrix is :func:`skill_correlations` (``pyspark.ml.stat.Correlation``,
+    a vectorised covariance). Both run over the cleaned Parquet, reading only their columns.
+
+    Returns
+    -------
+    dict
+        ``skill_columns``, ``skill_matrix`` (nested lists), ``skill_players`` (players with every
+        skill present), ``skill_excluded`` (players left out of the matrix because a skill is
+        missing), ``value_vs_overall`` (Pearson r with value and log10(1 + value)),
+        ``value_missing`` (players without a value) and ``value_zero`` (players valued €0, which
+        the log-scale scatter cannot draw).
+    """
+    cols = list(skill_columns or schema.SKILL_TARGETS)
+    complete = F.lit(True)
+    for c in cols:
+        complete = complete & F.col(c).isNotNull()
+    row = df.agg(
+        F.count(F.lit(1)).alias("players"),
+        F.count_if(complete).alias("skill_players"),
+        F.corr("overall", "value_eur").alias("pearson_value"),
+        F.corr("overall", F.log10(F.col("value_eur") + 1)).alias("pearson_log10_value"),
+        F.count_if(F.col("value_eur").isNull()).alias("value_missing"),
+        F.count_if(F.col("value_eur") == 0).alias("value_zero"),
+    ).first()
+    n = int(row["skill_players"] or 0)
+    # Correlation needs at least one complete row; with none the matrix is all NaN.
+    matrix = skill_correlations(df, cols)[1] if n else [[math.nan] * len(cols) for _ in cols]
+    return {
+        "skill_columns": cols,
+        "skill_matrix": matrix,
+        "skill_players": n,
+        "skill_excluded": int(row["players"]) - n,
+        "value_vs_overall": {k: (None if row[k] is None else float(row[k]))
+                             for k in ("pearson_value", "pearson_log10_value")},
+        "value_missing": int(row["value_missing"]),
+        "value_zero": int(row["value_zero"]),
+    }
 
 
 def correlation_long(cols: list[str], matrix: list[list[float]]) -> list[tuple[str, str, float]]:

@@ -94,7 +94,12 @@ def render(metrics: dict[str, Any], images: list[tuple[str, str]], pages: list[t
     parts.append("<h2>More figures</h2><ul>"
                  f"<li>Pearson r of Overall with log10(value): {corr.get('pearson_log10_value') or float('nan'):.3f}</li>"
                  f"<li>Left-footed players: {100 * foot.get('Left', 0.0):.1f}%</li>"
-                 f"<li>Strongest skill correlation: {html.escape(_pair(metrics['skill_correlation_top']))}</li></ul>")
+                 f"<li>Strongest skill correlation: {html.escape(_pair(metrics['skill_correlation_top']))} "
+                 f"(over {metrics.get('skill_correlation_players', 0):,} players; "
+                 f"{metrics.get('skill_correlation_excluded', 0):,} left out with a skill missing)</li>"
+                 f"<li>Players valued €0 (not drawn on the log-scale value scatter): "
+                 f"{metrics.get('value_zero_players', 0):,}; without a value: {metrics.get('value_missing_players', 0):,}</li>"
+                 "</ul>")
     parts.append("<h2>Interactive pages (work offline)</h2><ul>")
     parts += [f"<li><a href='{html.escape(name)}'>{html.escape(caption)}</a></li>" for name, caption in pages]
     parts.append("</ul><h2>Figures</h2>")

@@ -120,7 +120,8 @@ def run_pandas(input_path: str, cfg: ReportConfig | None = None) -> dict[str, An
         ``rows_read``, ``players`` and the aggregates as DataFrames (``by_nation``, ``by_club``,
         ``by_position_group``, ``by_age``, ``potential_gaps``, ``value_by_overall``,
         ``preferred_foot``, ``overall_hist``, ``nation_overall_hist``), ``skill_correlation``
-        (DataFrame) and ``comparison`` (dict, as in metrics.json).
+        (DataFrame), the players it leaves out (``skill_correlation_excluded``), the players valued
+        €0 or without a value, and ``comparison`` (dict, as in metrics.json).
     """
     cfg = cfg or ReportConfig()
     raw = _read(input_files(input_path))
@@ -166,7 +167,8 @@ def run_pandas(input_path: str, cfg: ReportConfig | None = None) -> dict[str, An
     foot = foot.sort_values(["position_group", "preferred_foot"]).reset_index(drop=True)
     overall_hist = df.groupby("overall").size().rename("count").reset_index()
     nation_hist = df.groupby(["nationality", "overall"]).size().rename("count").reset_index()
-    skill_corr = df[schema.SKILL_TARGETS].dropna().corr(method="pearson")
+    complete = df[schema.SKILL_TARGETS].dropna()
+    skill_corr = complete.corr(method="pearson")
     return {
         "rows_read": int(len(raw)),
         "players": int(len(df)),
@@ -181,5 +183,9 @@ def run_pandas(input_path: str, cfg: ReportConfig | None = None) -> dict[str, An
         "overall_hist": overall_hist,
         "nation_overall_hist": nation_hist,
         "skill_correlation": skill_corr,
+        "skill_correlation_players": int(len(complete)),
+        "skill_correlation_excluded": int(len(df) - len(complete)),
+        "value_zero_players": int((df["value_eur"] == 0).sum()),
+        "value_missing_players": int(df["value_eur"].isna().sum()),
         "comparison": compare_nations(nation_hist, cfg.reference_nation, cfg.compare_nations, high),
     }

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pandas as pd
-from pyspark import StorageLevel
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Observation
+from pyspark.sql import functions as F
 
 from sparkfolio.fifa import aggregate, clean, compare, geo, html_report, interactive, plots
 from sparkfolio.fifa.source import read_players_csv
@@ -55,22 +55,41 @@ def run(ctx: JobContext) -> None:
     cfg: ReportConfig = ctx.config
     spark = ctx.spark
     raw, header = read_players_csv(spark, ctx.input, cfg.encoding, cfg.multi_line)
-    parsed = clean.parse_players(raw, header).persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        with JobOutput(spark, ctx.output) as out:
-            metrics: dict[str, Any] = {"input": ctx.input, "config": asdict(cfg)}
-            quality = clean.quality_summary(parsed)
-            metrics["quality"] = quality
-            if quality["rows_read"] == 0:
-                raise InputError(f"{ctx.input}: the file has a header but no player rows")
-            out.write_table("rejects", clean.rejects(parsed).coalesce(max(1, min(8, quality["values_rejected"] // 100000 + 1))))
-            _check_quality(out, quality, cfg, ctx.input, metrics)
-            out.write_table("players", clean.players(parsed))
-            parsed.unpersist()
-            players = spark.read.parquet(out.path("players"))
-            _analyse(ctx, cfg, out, players, metrics)
-    finally:
-        parsed.unpersist()
+    parsed = clean.parse_players(raw, header)
+    with JobOutput(spark, ctx.output) as out:
+        metrics: dict[str, Any] = {"input": ctx.input, "config": asdict(cfg)}
+        quality = _write_players_and_rejects(out, parsed)
+        metrics["quality"] = quality
+        if quality["rows_read"] == 0:
+            raise InputError(f"{ctx.input}: the file has a header but no player rows")
+        _check_quality(out, quality, cfg, ctx.input, metrics)
+        players = spark.read.parquet(out.path("players"))
+        _analyse(ctx, cfg, out, players, metrics)
+
+
+def _write_players_and_rejects(out: JobOutput, parsed: DataFrame) -> dict[str, Any]:
+    """Write ``players`` and ``rejects`` and return the quality summary, parsing the CSV as few times as possible.
+
+    Parsing the 89 text columns is by far the costliest step, so it runs once, in the pass that
+    writes ``players``; the row totals ride along that pass as an ``Observation`` (no cache of
+    every parsed row, no scans of one) and the missing values are one light grouped count that
+    reads the text without parsing it (:func:`clean.missing_counts`). Only when that pass saw a bad
+    value is the text parsed a second time, for the ``rejects`` table; clean input (the real file,
+    generated benchmarks) has none and gets an empty ``rejects`` table of the same schema.
+    """
+    spark = parsed.sparkSession
+    observation = Observation("fifa_quality")
+    out.write_table("players", clean.players(parsed.observe(observation, *clean.quality_aggregates())))
+    totals = dict(observation.get)
+    rejects_df = clean.rejects(parsed)
+    values_rejected = int(totals.get("values_rejected") or 0)
+    if values_rejected:
+        out.write_table("rejects", rejects_df.coalesce(max(1, min(8, values_rejected // 100000 + 1))))
+        reject_rows = clean.reject_counts(spark.read.parquet(out.path("rejects")))
+    else:
+        out.write_table("rejects", spark.createDataFrame([], rejects_df.schema).coalesce(1))
+        reject_rows = []
+    return clean.quality_from_totals(totals, clean.missing_counts(parsed), reject_rows)
 
 
 def _check_quality(out: JobOutput, quality: dict[str, Any], cfg: ReportConfig, where: str, metrics: dict[str, Any]) -> None:
@@ -98,6 +117,21 @@ def _small(out: JobOutput, name: str, df: DataFrame, sort: list[str] | None = No
     return frame
 
 
+def _clubs(out: JobOutput, players: DataFrame, top: int) -> dict[str, Any]:
+    """Write the full ``by_club`` table with Spark and bring only its top ``top`` rows and totals to the driver.
+
+    Clubs grow with the data (about 357k in 10M generated rows), so the table is never collected:
+    it is written in as many files as the shuffle gives, then read back for the richest ``top``
+    (squad value, then name) and one count.
+    """
+    out.write_table("by_club", aggregate.by_club(players))
+    written = players.sparkSession.read.parquet(out.path("by_club"))
+    top_rows = written.orderBy(F.desc("squad_value_eur"), F.asc("club")).limit(top).toPandas()
+    top_rows = top_rows.sort_values(["squad_value_eur", "club"], ascending=[False, True]).reset_index(drop=True)
+    t = written.agg(F.count(F.lit(1)).alias("clubs"), F.sum("players").alias("players")).first()
+    return {"top": top_rows, "clubs": int(t["clubs"]), "players_with_club": int(t["players"] or 0)}
+
+
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
@@ -106,24 +140,27 @@ def _analyse(ctx: JobContext, cfg: ReportConfig, out: JobOutput, players: DataFr
     spark = ctx.spark
     players_n = metrics["quality"]["rows_kept"]
 
+    # The per-nation Overall histogram is the only pass over the players for the nation tables:
+    # by_nation, nation_map and overall_hist are computed from the written histogram (small).
     nation_hist = _small(out, "nation_overall_hist", aggregate.nation_overall_histogram(players), ["nationality", "overall"])
-    by_nation = _small(out, "by_nation", aggregate.by_nation(players, cfg.min_nation_players, cfg.high_rating))
+    hist = spark.read.parquet(out.path("nation_overall_hist"))
+    by_nation = _small(out, "by_nation", aggregate.by_nation_from_histogram(hist, cfg.min_nation_players, cfg.high_rating))
     by_nation = by_nation.sort_values(["mean_overall", "nationality"], ascending=[False, True]).reset_index(drop=True)
-    nation_stats = _small(out, "nation_map", aggregate.nation_map_stats(players), ["nationality"])
-    by_club = _small(out, "by_club", aggregate.by_club(players))
-    by_club = by_club.sort_values(["squad_value_eur", "club"], ascending=[False, True]).reset_index(drop=True)
+    nation_stats = _small(out, "nation_map", aggregate.nation_map_from_histogram(hist), ["nationality"])
+    overall_hist = _small(out, "overall_hist", aggregate.overall_histogram_from_nations(hist), ["overall"])
+    clubs = _clubs(out, players, cfg.top_clubs)
     by_group = _small(out, "by_position_group", aggregate.by_position_group(players))
     by_age = _small(out, "by_age", aggregate.by_age(players), ["age"])
     gaps = _small(out, "potential_gaps", aggregate.potential_gaps(players, cfg.young_max_age, cfg.top_gaps))
     gaps = gaps.sort_values(["gap", "potential", "player_id"], ascending=[False, False, True]).reset_index(drop=True)
     value_by_overall = _small(out, "value_by_overall", aggregate.value_by_overall(players), ["overall"])
     foot = _small(out, "preferred_foot", aggregate.preferred_foot(players), ["position_group", "preferred_foot"])
-    overall_hist = _small(out, "overall_hist", aggregate.overall_histogram(players), ["overall"])
-    cols, matrix = aggregate.skill_correlations(players)
+    totals = aggregate.player_totals(players)
+    cols, matrix = totals["skill_columns"], totals["skill_matrix"]
     corr_rows = aggregate.correlation_long(cols, matrix)
     out.write_table("skill_correlations", spark.createDataFrame(
         [(a, b, r) for a, b, r in corr_rows], "a string, b string, r double").coalesce(1))
-    value_corr = aggregate.value_overall_correlation(players)
+    value_corr = totals["value_vs_overall"]
     comparison = compare.compare_nations(nation_hist, cfg.reference_nation, cfg.compare_nations, cfg.high_rating)
     cmp_rows = comparison["comparisons"]
     out.write_table("nation_comparison", spark.createDataFrame(
@@ -131,28 +168,39 @@ def _analyse(ctx: JobContext, cfg: ReportConfig, out: JobOutput, players: DataFr
     countries, unmapped = geo.map_frame(nation_stats)
     sample = aggregate.scatter_sample(players, cfg.scatter_sample, cfg.seed).toPandas()
     sample = sample.sort_values("player_id").reset_index(drop=True)
+    plotted = int((sample["value_eur"] > 0).sum())
+    if totals["skill_excluded"]:
+        log.info("skill correlations over %d players; %d left out with a skill missing",
+                 totals["skill_players"], totals["skill_excluded"])
 
     by_group_order = {g: i for i, g in enumerate(["GK", "DEF", "MID", "FWD"])}
     by_group = by_group.sort_values("position_group", key=lambda s: s.map(by_group_order)).reset_index(drop=True)
     metrics.update({
         "players": players_n,
         "nations": int(nation_stats.shape[0]),
-        "clubs": int(by_club.shape[0]),
-        "players_without_club": int(players_n - by_club["players"].sum()),
+        "clubs": clubs["clubs"],
+        "players_without_club": int(players_n - clubs["players_with_club"]),
         "by_nation": _records(by_nation),
         "by_nation_top": _records(by_nation.head(15)),
-        "by_club_top": _records(by_club.head(cfg.top_clubs)),
+        "by_club_top": _records(clubs["top"]),
         "by_position_group": _records(by_group),
         "by_age": _records(by_age),
         "potential_gaps": _records(gaps),
         "value_by_overall": _records(value_by_overall),
         "value_vs_overall": value_corr,
+        # The scatter's value axis is logarithmic: players valued €0 cannot be drawn on it.
+        "value_zero_players": totals["value_zero"],
+        "value_missing_players": totals["value_missing"],
         "preferred_foot": {g: dict(zip(f["preferred_foot"], f["share"])) for g, f in foot.groupby("position_group")},
         "overall_distribution": {int(o): int(c) for o, c in zip(overall_hist["overall"], overall_hist["count"])},
         "skill_correlation_top": [{"a": a, "b": b, "r": r} for a, b, r in corr_rows[:10]],
+        "skill_correlation_players": totals["skill_players"],
+        "skill_correlation_excluded": totals["skill_excluded"],
         "skill_correlation_weakest": [{"a": a, "b": b, "r": r} for a, b, r in sorted(corr_rows, key=lambda t: abs(t[2]))[:5]],
         "comparison": comparison,
         "scatter_sample_size": int(sample.shape[0]),
+        "scatter_plotted": plotted,
+        "scatter_value_zero_excluded": int(sample.shape[0]) - plotted,
         "map_countries": int(countries.shape[0]),
         "map_unmapped_nations": unmapped,
     })
@@ -174,11 +222,13 @@ def _analyse(ctx: JobContext, cfg: ReportConfig, out: JobOutput, players: DataFr
     out.write_figure("age_curve.png", plots.age_curve(by_age, min_players=10))
     out.write_figure("skill_correlation.png", plots.correlation_heatmap(cols, matrix))
     pages = [
-        ("value_vs_overall.html", f"Market value against Overall ({sample.shape[0]:,} sampled players, names on hover)"),
+        ("value_vs_overall.html", f"Market value against Overall ({plotted:,} sampled players, names on hover; "
+                                  f"{sample.shape[0] - plotted:,} valued €0 left off the log axis)"),
         ("nation_map.html", "World map of mean Overall by nation"),
     ]
     out.write_text("value_vs_overall.html", interactive.value_scatter_html(
-        sample, f"Market value against Overall ({sample.shape[0]:,} of {players_n:,} players)"))
+        sample, f"Market value against Overall ({plotted:,} of {players_n:,} players; "
+                f"{totals['value_zero']:,} valued €0 not drawn on the log axis)"))
     out.write_text("nation_map.html", interactive.nation_map_html(countries, "Mean Overall by nation (FIFA 19)"))
     out.write_text("report.html", html_report.render(metrics, images, pages))
     out.write_json("metrics.json", metrics)

@@ -71,6 +71,7 @@ class DefectsConfig:
     labels: dict[str, dict[str, int]] = field(default_factory=lambda: {k: dict(v) for k, v in schema.DEFAULT_LABELS.items()})
     timestamp_format: str = "ddMMMyyyy:HH:mm:ss"
     steel_kind_major_class: bool = True
+    steel_kind_classes: list[str] = field(default_factory=lambda: list(schema.STEEL_KIND_CLASSES))
     valid_ranges: dict[str, list[float]] = field(default_factory=_default_ranges)
     reject_duplicates: bool = True
     max_reject_fraction: float = 0.05
@@ -161,7 +162,7 @@ def run(ctx: JobContext) -> None:
 
     raw = P.read_raw(spark, [f.path for f in files], src.header, src.java_charset)
     typed = P.canonicalize(P.rename_to_canonical(raw, src.columns), present, cfg.labels, cfg.timestamp_format,
-                           cfg.valid_ranges, cfg.steel_kind_major_class)
+                           cfg.valid_ranges, cfg.steel_kind_major_class, cfg.steel_kind_classes)
     if cfg.reject_duplicates:
         typed = P.flag_duplicates(typed)
     typed = typed.persist(StorageLevel.MEMORY_AND_DISK)

@@ -72,6 +72,10 @@ def canonicalize_chunk(raw: pd.DataFrame, present: list[str], cfg: Any, source: 
                 out = v.notna() & ((v < lo) | (v > hi))
                 reasons.append(pd.Series(np.where(out, f"{c}: outside [{lo:g}, {hi:g}] (" + s.fillna("") + ")", ""),
                                          index=raw.index))
+            if c in schema.WHOLE_NUMBERS:
+                frac = v.notna() & (v != np.floor(v))
+                reasons.append(pd.Series(np.where(frac, f"{c}: not a whole number (" + s.fillna("") + ")", ""),
+                                         index=raw.index))
         elif c in schema.MAPPED_LABELS:
             v = s.map(cfg.labels.get(c, {}))
             typed[c] = v
@@ -92,12 +96,18 @@ def canonicalize_chunk(raw: pd.DataFrame, present: list[str], cfg: Any, source: 
                                                        + cfg.timestamp_format, "")), index=raw.index))
         else:
             v = s
+            major = s.str[:1].str.upper()
             if c == "steel_kind" and cfg.steel_kind_major_class:
-                v = s.str[:1].str.upper()
+                v = major
             v = v.where(~blank, None)
             # Few distinct values: categories keep ten million plates in a few hundred MB.
             typed[c] = v if c == schema.ID else v.astype("category")
-            reasons.append(pd.Series(np.where(blank, f"{c}: missing value", ""), index=raw.index))
+            why = np.where(blank, f"{c}: missing value", "")
+            classes = getattr(cfg, "steel_kind_classes", None)
+            if c == "steel_kind" and classes:
+                unknown = ~blank & ~major.isin([k.upper() for k in classes])
+                why = np.where(unknown, f"{c}: unknown class '" + s.fillna("") + f"' (known: {', '.join(classes)})", why)
+            reasons.append(pd.Series(why, index=raw.index))
     joined = pd.Series([""] * len(raw), index=raw.index, dtype=object)
     for r in reasons:
         has = r != ""

@@ -74,6 +74,7 @@ def canonicalize(
     timestamp_format: str,
     valid_ranges: dict[str, list[float]],
     steel_kind_major_class: bool,
+    steel_kind_classes: list[str] | None = None,
 ) -> DataFrame:
     """Type every canonical column and collect the reasons a row is invalid in ``reasons`` (array).
 
@@ -91,6 +92,9 @@ def canonicalize(
         ``column -> [low, high]``: a numeric value outside is a reason to reject the row.
     steel_kind_major_class:
         Keep only the leading letter of ``steel_kind`` (the older file sub-divides ``C0``, ``C1``...).
+    steel_kind_classes:
+        The known major classes (``C``, ``T``): a ``steel_kind`` whose leading letter is another one
+        is rejected with the reason rather than becoming a category of its own. None or empty: no check.
 
     Returns
     -------
@@ -114,6 +118,10 @@ def canonicalize(
                 lo, hi = float(valid_ranges[c][0]), float(valid_ranges[c][1])
                 checks.append(F.when(value.isNotNull() & ((value < lo) | (value > hi)),
                                      F.concat(F.lit(f"{c}: outside [{lo:g}, {hi:g}] ("), col, F.lit(")"))))
+            if c in schema.WHOLE_NUMBERS:
+                # A count such as 8.5 descaling passes is an entry error, not a ninth category level.
+                checks.append(F.when(value.isNotNull() & (value != F.floor(value)),
+                                     F.concat(F.lit(f"{c}: not a whole number ("), col, F.lit(")"))))
         elif c in schema.MAPPED_LABELS:
             value = _label(col, labels.get(c, {}))
             typed[c] = value
@@ -132,10 +140,16 @@ def canonicalize(
                                                          F.lit(f"' as {timestamp_format}"))))
         else:  # plate_no and the string categories
             value = F.trim(col)
+            major = F.upper(F.substring(value, 1, 1))
             if c == "steel_kind" and steel_kind_major_class:
-                value = F.upper(F.substring(value, 1, 1))
+                value = major
             typed[c] = F.when(_blank(col), F.lit(None).cast("string")).otherwise(value)
-            checks.append(F.when(_blank(col), F.lit(f"{c}: missing value")))
+            check = F.when(_blank(col), F.lit(f"{c}: missing value"))
+            if c == "steel_kind" and steel_kind_classes:
+                known = ", ".join(steel_kind_classes)
+                check = check.when(~major.isin([k.upper() for k in steel_kind_classes]),
+                                   F.concat(F.lit(f"{c}: unknown class '"), col, F.lit(f"' (known: {known})")))
+            checks.append(check)
     return df.select(
         *[v.alias(c) for c, v in typed.items()],
         raw_struct.alias("raw"),

@@ -92,6 +92,11 @@ NUMERIC: tuple[str, ...] = (
     "rolling_temp", "descaling_count",
 )
 
+# Numeric columns that count something: a fractional value is an entry error (rejected).
+WHOLE_NUMBERS: tuple[str, ...] = ("descaling_count",)
+# The major steel classes (leading letter of steel_kind): C = general, T = TMCP.
+STEEL_KIND_CLASSES: tuple[str, ...] = ("C", "T")
+
 # Default label maps: the file's words -> canonical codes (scale: 1 = defective; hsb: 1 = applied).
 DEFAULT_LABELS: dict[str, dict[str, int]] = {
     "scale": {"양품": 0, "불량": 1},
