@@ -92,6 +92,9 @@ def parse_splits(batches: Iterator[Any], tables: dict[str, str], chunk_bytes: in
     """
     import pyarrow as pa
 
+    from sparkfolio.runtime.malloc import keep_freed_memory
+
+    keep_freed_memory()  # the parse allocates and frees large arrays per block (see malloc.py)
     schemas = arrow_schemas()
     splits = [row for batch in batches for row in batch.to_pylist()]
     if not splits:
