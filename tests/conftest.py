@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 import sys
 from pathlib import Path
 
@@ -42,6 +43,18 @@ def shared_data(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"real data set {relative} not found under {data_dir()} (set SPARKFOLIO_DATA)")
     return path
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """(width, height) of a PNG after checking its signature and that it decodes completely."""
+    from PIL import Image
+
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", f"{path.name} is not a PNG"
+    with Image.open(path) as img:
+        img.load()  # raises on a truncated or corrupt file
+        assert img.size == struct.unpack(">II", data[16:24])
+        return img.size
 
 
 @pytest.fixture

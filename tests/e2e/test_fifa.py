@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import struct
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ import pytest
 
 from sparkfolio.fifa import pandas_reference
 from sparkfolio.fifa.generate import CORRUPTIONS, generate_chunk
-from tests.conftest import shared_data
+from tests.conftest import png_size, shared_data
 
 
 def _metrics(out: Path) -> dict:
@@ -25,25 +24,13 @@ IMAGES = ["overall_by_nation.png", "overall_hist.png", "age_curve.png", "skill_c
 PAGES = ["value_vs_overall.html", "nation_map.html"]
 
 
-def _png_size(path: Path) -> tuple[int, int]:
-    """(width, height) of a PNG after checking its signature and that it decodes completely."""
-    from PIL import Image
-
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", f"{path.name} is not a PNG"
-    with Image.open(path) as img:
-        img.load()  # raises on a truncated or corrupt file
-        assert img.size == struct.unpack(">II", data[16:24])
-        return img.size
-
-
 def _check_report(out: Path, m: dict) -> str:
     """report.html shows the key figures of metrics.json, embeds every PNG and links both plotly pages."""
     page = (out / "report.html").read_text(encoding="utf-8")
     assert re.findall(r"<img src='([^']+)'", page) == IMAGES
     assert re.findall(r"<a href='([^']+)'", page) == PAGES
     for name in IMAGES:
-        width, height = _png_size(out / name)
+        width, height = png_size(out / name)
         assert width >= 400 and height >= 300, (name, width, height)
     q, cmp_ = m["quality"], m["comparison"]
     assert f"<td>players kept</td><td>{q['rows_kept']:,}</td>" in page

@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import struct
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ import pytest
 from sparkfolio.cli import run_job as cli_run_job
 from sparkfolio.scale import schema
 from sparkfolio.scale.pandas_reference import run_pandas
-from tests.conftest import shared_data
+from tests.conftest import png_size, shared_data
 
 pytestmark = pytest.mark.e2e
 
@@ -29,18 +28,6 @@ TREE_ONLY = LIGHT + ["--set", "models=[decision_tree]", "--set", "max_depths=[3,
 
 def _metrics(folder: Path) -> dict:
     return json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    """(width, height) of a PNG after checking its signature and that it decodes completely."""
-    from PIL import Image
-
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", f"{path.name} is not a PNG"
-    with Image.open(path) as img:
-        img.load()  # raises on a truncated or corrupt file
-        assert img.size == struct.unpack(">II", data[16:24])
-        return img.size
 
 
 def check_report(folder: Path, m: dict) -> str:
