@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import pyarrow as pa
 from pyspark.testing import assertDataFrameEqual
 
-from sparkfolio.fifa import clean, schema, source
+from sparkfolio.fifa import clean, parsers, schema, source
 from sparkfolio.runtime.errors import ConfigError, InputError
 
 HEADER = ",".join(schema.KAGGLE_COLUMNS)
@@ -94,7 +95,7 @@ def test_rejects_name_column_value_and_reason(parsed) -> None:
 
 
 def test_quality_summary_counts(parsed) -> None:
-    q = clean.quality_summary(parsed)
+    q = clean.quality_summary(parsed, list(schema.KAGGLE_COLUMNS))
     assert (q["rows_read"], q["rows_dropped"], q["rows_kept"], q["values_rejected"]) == (8, 3, 5, 7)
     assert q["rows_with_rejects"] == 5
     assert q["missing_by_column"]["Club"] == 1 and q["missing_by_column"]["Position"] == 1
@@ -126,3 +127,53 @@ def test_unknown_encoding_and_empty_input(spark, tmp_path) -> None:
     empty.write_bytes(b"")
     with pytest.raises(InputError, match="the input is empty"):
         source.read_players_csv(spark, str(empty))
+
+
+# Each parser on the values it must take and the near misses it must refuse.
+PARSER_CASES = [
+    (parsers.parse_int(0, 100),
+     {"5": 5, "05": 5, "5.0": 5, "5.00": 5, "100": 100, "0": 0, "-0": 0, "+5": None, "5.5": None, "5.": None,
+      "1e2": None, "101": None, "-1": None, "2147483648": None, "5d": None, "٥": None}),
+    (parsers.parse_long_id,
+     {"158023": 158023, "007": 7, "-5": None, "+5": None, "5.0": None, "1" * 19: None, "12a": None}),
+    (parsers.parse_long_index,
+     {"12": 12, "12.0": 12, "-3": -3, "-3.00": -3, "+3": None, "3.5": None, "7b": None}),
+    (parsers.parse_money,
+     {"€110.5M": 110_500_000, "€565K": 565_000, "€0": 0, "€ 1.5 m": 1_500_000, "€7k": 7_000, "€0.5": 1,
+      "€1.2B": None, "110.5M": None, "€M": None, "€1.M": None, "€.5M": None, "€1,5M": None}),
+    (parsers.parse_height,
+     {"5'7": 170.2, "6'11\"": 210.8, "5' 10": 177.8, "4'6": None, "5'12": None, "57": None, "8'0": None,
+      "5'": None}),
+    (parsers.parse_weight,
+     {"159lbs": 72.1, "159 lbs": 72.1, "159.5lbs": 72.3, "9lbs": None, "159": None, "159kg": None, "lbs": None}),
+    (parsers.parse_date,
+     {"Jul 1, 2004": dt.date(2004, 7, 1), "Feb 29, 2016": dt.date(2016, 2, 29), "Dec 31, 2099": dt.date(2099, 12, 31),
+      "Feb 30, 2019": None, "Feb 29, 2019": None, "Jul 0, 2004": None, "Jul 1, 1949": None, "jul 1, 2004": None,
+      "Jul 1 2004": None, "2004-07-01": None}),
+    (parsers.parse_contract_year,
+     {"2021": 2021, "Jun 30, 2019": 2019, "1949": None, "20211": None, "Jun 30 2019": None, "21": None}),
+    (parsers.parse_choice({"Yes": True, "No": False}, pa.bool_()),
+     {"Yes": True, "no": False, "YES": True, "Y": None}),
+    (parsers.parse_position, {"ST": "ST", "lcb": "LCB", "XX": None, "S T": None}),
+    (parsers.parse_text, {"Messi": "Messi", "Mess\ufffdi": None}),
+    (parsers.parse_position_rating,
+     {"88+2": {"base": 88, "bonus": 2}, "5+0": {"base": 5, "bonus": 0}, "100+9": {"base": 100, "bonus": 9},
+      "101+1": None, "88+": None, "88++": None, "88+2+1": None, "88+12": None, "+2": None, "-8+2": None, "88": None,
+      "8 8+2": None}),
+    (parsers.parse_work_rate,
+     {"High/ Medium": {"attack": "High", "defence": "Medium"}, "Low/Low": {"attack": "Low", "defence": "Low"},
+      "High /  Low": {"attack": "High", "defence": "Low"}, "High/": None, "Medium": None, "High/Medium/Low": None}),
+]
+
+
+@pytest.mark.parametrize("parse,cases", PARSER_CASES, ids=[getattr(c[0], "__qualname__", "?") for c in PARSER_CASES])
+def test_parsers_take_the_format_and_refuse_near_misses(parse, cases) -> None:
+    texts = list(cases) + [None]
+    got = parse(pa.array(texts, pa.string())).to_pylist()
+    assert dict(zip(texts, got)) == {**cases, None: None}
+
+
+def test_position_groups_and_empty_text() -> None:
+    assert parsers.position_group(pa.array(["GK", "LCB", "CAM", "ST", None])).to_pylist() == [
+        "GK", "DEF", "MID", "FWD", None]
+    assert parsers.empty_as_null(pa.array([" a ", "  ", "", None, "\tb"])).to_pylist() == ["a", None, None, None, "\tb"]

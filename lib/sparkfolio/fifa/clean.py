@@ -1,7 +1,8 @@
 """Turn the text columns of the FIFA 19 CSV into a typed ``players`` table and a ``rejects`` table.
 
-Everything is a Spark built-in expression (regexp_extract, try_cast, try_to_date, when...), so the
-cleaning runs in the JVM on the executors, at any size, with no Python UDF.
+Spark reads the CSV (every field as text, malformed lines kept in a corrupt-record column) and
+the values are parsed on the executors, batch by batch, in ``mapInArrow`` with the vectorised
+parsers of :mod:`sparkfolio.fifa.parsers` (see there why not Spark column expressions).
 
 Rules for what happens to a value:
 
@@ -16,12 +17,15 @@ Rules for what happens to a value:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Iterator
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from sparkfolio.fifa import schema
+from sparkfolio.fifa import parsers, schema
 from sparkfolio.fifa.source import CORRUPT_COLUMN
 
 #: Key columns: without them a row cannot be aggregated, so a bad value drops the row.
@@ -30,114 +34,7 @@ KEY_COLUMNS = ("ID", "Name", "Age", "Nationality", "Overall", "Potential")
 INDEX_REJECT_COLUMN = "(index)"
 #: Pseudo-column of a malformed CSV line in ``rejects``.
 LINE_REJECT_COLUMN = "(line)"
-
-
-# --- parsers: trimmed text -> the typed value, or null when the text is not a valid value ------
-# Every cast below only runs after its regular expression matched (CASE WHEN and AND evaluate
-# lazily), so a plain cast never meets non-numeric text, even with ANSI mode on. try_cast would
-# be safe too but measured 2-3x slower per value.
-def parse_money(t: Column) -> Column:
-    """``€110.5M`` / ``€565K`` / ``€0`` -> whole euros (long)."""
-    number = F.regexp_extract(t, schema.MONEY_RE, 1).cast("double")
-    unit = F.upper(F.regexp_extract(t, schema.MONEY_RE, 2))
-    mult = F.when(unit == "M", F.lit(1e6)).when(unit == "K", F.lit(1e3)).otherwise(F.lit(1.0))
-    return F.when(t.rlike(schema.MONEY_RE), F.round(number * mult).cast("long"))
-
-
-def parse_int(lo: int, hi: int) -> Callable[[Column], Column]:
-    """Whole numbers in ``[lo, hi]`` (``5.0`` accepted)."""
-
-    def _parse(t: Column) -> Column:
-        value = t.cast("double")
-        return F.when(t.rlike(schema.INTEGER_RE) & value.between(lo, hi), value.cast("int"))
-
-    return _parse
-
-
-def parse_long_id(t: Column) -> Column:
-    """A non-negative whole-number identifier (long)."""
-    return F.when(t.rlike(r"^[0-9]{1,18}$"), t.cast("long"))
-
-
-def parse_long_index(t: Column) -> Column:
-    """The pandas index column: a whole number (``12`` or ``12.0``) -> long, anything else -> null."""
-    pattern = r"^(-?[0-9]{1,18})(?:\.0+)?$"
-    return F.when(t.rlike(pattern), F.regexp_extract(t, pattern, 1).cast("long"))
-
-
-def parse_height(t: Column) -> Column:
-    """``5'7`` -> centimetres, one decimal."""
-    feet = F.regexp_extract(t, schema.HEIGHT_RE, 1).cast("int")
-    inches = F.regexp_extract(t, schema.HEIGHT_RE, 2).cast("int")
-    cm = F.round((feet * 12 + inches) * schema.INCH_CM, 1)
-    return F.when(t.rlike(schema.HEIGHT_RE) & cm.between(*schema.HEIGHT_CM_RANGE), cm)
-
-
-def parse_weight(t: Column) -> Column:
-    """``159lbs`` -> kilograms, one decimal."""
-    lbs = F.regexp_extract(t, schema.WEIGHT_RE, 1).cast("double")
-    kg = F.round(lbs * schema.POUND_KG, 1)
-    return F.when(t.rlike(schema.WEIGHT_RE) & kg.between(*schema.WEIGHT_KG_RANGE), kg)
-
-
-def parse_date(t: Column) -> Column:
-    """``Jul 1, 2004`` -> date (``Feb 30, 2019`` is rejected, not rolled over)."""
-    value = F.when(t.rlike(schema.DATE_RE), F.try_to_date(t, schema.DATE_FORMAT))
-    return F.when(F.year(value).between(*schema.YEAR_RANGE), value)
-
-
-def parse_contract_year(t: Column) -> Column:
-    """``2021`` or a loan's end date ``Jun 30, 2019`` -> the year the contract runs until."""
-    year = F.regexp_extract(t, schema.CONTRACT_RE, 1).cast("int")
-    return F.when(t.rlike(schema.CONTRACT_RE) & year.between(*schema.YEAR_RANGE), year)
-
-
-def parse_choice(mapping: dict[str, Any]) -> Callable[[Column], Column]:
-    """One of a fixed set of words (case-insensitive) -> its mapped value."""
-
-    def _parse(t: Column) -> Column:
-        key = F.lower(t)
-        return _case([(key == k.lower(), F.lit(v)) for k, v in mapping.items()])
-
-    return _parse
-
-
-def parse_text(t: Column) -> Column:
-    """Free text, valid unless it holds U+FFFD (bytes the configured encoding could not decode)."""
-    return F.when(~t.contains("\ufffd"), t)
-
-
-def parse_position(t: Column) -> Column:
-    """A pitch position code (``ST``, ``LCB``...), upper-cased."""
-    code = F.upper(t)
-    return F.when(code.isin(list(schema.POSITION_GROUPS)), code)
-
-
-def position_group(position: Column) -> Column:
-    """GK / DEF / MID / FWD of a cleaned position code (null stays null)."""
-    return _case([(position.isin([p for p, g in schema.POSITION_GROUPS.items() if g == group]), F.lit(group))
-                  for group in schema.POSITION_GROUP_ORDER])
-
-
-def _case(branches: list[tuple[Column, Column]]) -> Column:
-    """``CASE WHEN c1 THEN v1 WHEN c2 THEN v2 ... END`` (null when no branch matches)."""
-    expr = F.when(*branches[0])
-    for cond, value in branches[1:]:
-        expr = expr.when(cond, value)
-    return expr
-
-
-def parse_work_rate(t: Column) -> Column:
-    """``High/ Medium`` -> array(attack, defence)."""
-    return F.when(t.rlike(schema.WORK_RATE_RE), F.array(F.regexp_extract(t, schema.WORK_RATE_RE, 1),
-                                                        F.regexp_extract(t, schema.WORK_RATE_RE, 2)))
-
-
-def parse_position_rating(t: Column) -> Column:
-    """``88+2`` -> array(88, 2)."""
-    base = F.regexp_extract(t, schema.POSITION_RATING_RE, 1).cast("int")
-    bonus = F.regexp_extract(t, schema.POSITION_RATING_RE, 2).cast("int")
-    return F.when(t.rlike(schema.POSITION_RATING_RE) & base.between(*schema.RATING_RANGE), F.array(base, bonus))
+LINE_REJECT_REASON = "malformed CSV line: its field count differs from the header"
 
 
 @dataclass(frozen=True)
@@ -146,58 +43,92 @@ class Field:
 
     source: str
     target: str
-    parse: Callable[[Column], Column]  # the typed value, null when the text is not valid
+    parse: parsers.Parser  # the typed values, null where the text is not valid
     expected: str
-    dtype: str
 
 
-_RATING = parse_int(*schema.RATING_RANGE)
+_TEXT = "valid text in the configured encoding"
+_distinct = parsers.by_distinct  # for columns with few distinct values (all but names, URLs, ids)
+_RATING = _distinct(parsers.parse_int(*schema.RATING_RANGE))
 FIELDS: list[Field] = [
-    Field("ID", "player_id", parse_long_id, "a whole-number player id", "long"),
-    Field("Name", "name", parse_text, "valid text in the configured encoding", "string"),
-    Field("Age", "age", parse_int(*schema.AGE_RANGE), f"an age {schema.AGE_RANGE[0]}-{schema.AGE_RANGE[1]}", "int"),
-    Field("Photo", "photo_url", parse_text, "valid text in the configured encoding", "string"),
-    Field("Nationality", "nationality", parse_text, "valid text in the configured encoding", "string"),
-    Field("Flag", "flag_url", parse_text, "valid text in the configured encoding", "string"),
-    Field("Overall", "overall", _RATING, "a rating 0-100", "int"),
-    Field("Potential", "potential", _RATING, "a rating 0-100", "int"),
-    Field("Club", "club", parse_text, "valid text in the configured encoding", "string"),
-    Field("Club Logo", "club_logo_url", parse_text, "valid text in the configured encoding", "string"),
-    Field("Value", "value_eur", parse_money, "a euro amount like €110.5M, €565K or €0", "long"),
-    Field("Wage", "wage_eur", parse_money, "a euro amount like €565K or €0", "long"),
-    Field("Special", "special", parse_int(0, 5000), "a whole number 0-5000", "int"),
-    Field("Preferred Foot", "preferred_foot", parse_choice({"Left": "Left", "Right": "Right"}), "Left or Right", "string"),
-    Field("International Reputation", "international_reputation", parse_int(1, 5), "a whole number 1-5", "int"),
-    Field("Weak Foot", "weak_foot", parse_int(1, 5), "a whole number 1-5", "int"),
-    Field("Skill Moves", "skill_moves", parse_int(1, 5), "a whole number 1-5", "int"),
-    Field("Work Rate", "_work_rate", parse_work_rate, "attack/defence like 'High/ Medium'", "array<string>"),
-    Field("Body Type", "body_type", parse_text, "valid text in the configured encoding", "string"),
-    Field("Real Face", "real_face", parse_choice({"Yes": True, "No": False}), "Yes or No", "boolean"),
-    Field("Position", "position", parse_position, "a position code like ST, LCB, CAM or GK", "string"),
-    Field("Jersey Number", "jersey_number", parse_int(1, 99), "a whole number 1-99", "int"),
-    Field("Joined", "joined", parse_date, "a date like 'Jul 1, 2004'", "date"),
-    Field("Loaned From", "loaned_from", parse_text, "valid text in the configured encoding", "string"),
-    Field("Contract Valid Until", "contract_until", parse_contract_year, "a year like 2021 or a date like 'Jun 30, 2019'", "int"),
-    Field("Height", "height_cm", parse_height, "feet'inches like 5'7", "double"),
-    Field("Weight", "weight_kg", parse_weight, "pounds like 159lbs", "double"),
-    *[Field(p, f"_pr_{p.lower()}", parse_position_rating, "a rating like 88+2", "array<int>")
+    Field("ID", "player_id", parsers.parse_long_id, "a whole-number player id"),
+    Field("Name", "name", parsers.parse_text, _TEXT),
+    Field("Age", "age", _distinct(parsers.parse_int(*schema.AGE_RANGE)),
+          f"an age {schema.AGE_RANGE[0]}-{schema.AGE_RANGE[1]}"),
+    Field("Photo", "photo_url", parsers.parse_text, _TEXT),
+    Field("Nationality", "nationality", parsers.parse_text, _TEXT),
+    Field("Flag", "flag_url", parsers.parse_text, _TEXT),
+    Field("Overall", "overall", _RATING, "a rating 0-100"),
+    Field("Potential", "potential", _RATING, "a rating 0-100"),
+    Field("Club", "club", parsers.parse_text, _TEXT),
+    Field("Club Logo", "club_logo_url", parsers.parse_text, _TEXT),
+    Field("Value", "value_eur", _distinct(parsers.parse_money), "a euro amount like €110.5M, €565K or €0"),
+    Field("Wage", "wage_eur", _distinct(parsers.parse_money), "a euro amount like €565K or €0"),
+    Field("Special", "special", _distinct(parsers.parse_int(0, 5000)), "a whole number 0-5000"),
+    Field("Preferred Foot", "preferred_foot",
+          _distinct(parsers.parse_choice({"Left": "Left", "Right": "Right"}, pa.string())), "Left or Right"),
+    Field("International Reputation", "international_reputation", _distinct(parsers.parse_int(1, 5)),
+          "a whole number 1-5"),
+    Field("Weak Foot", "weak_foot", _distinct(parsers.parse_int(1, 5)), "a whole number 1-5"),
+    Field("Skill Moves", "skill_moves", _distinct(parsers.parse_int(1, 5)), "a whole number 1-5"),
+    Field("Work Rate", "_work_rate", _distinct(parsers.parse_work_rate), "attack/defence like 'High/ Medium'"),
+    Field("Body Type", "body_type", parsers.parse_text, _TEXT),
+    Field("Real Face", "real_face", _distinct(parsers.parse_choice({"Yes": True, "No": False}, pa.bool_())),
+          "Yes or No"),
+    Field("Position", "position", _distinct(parsers.parse_position), "a position code like ST, LCB, CAM or GK"),
+    Field("Jersey Number", "jersey_number", _distinct(parsers.parse_int(1, 99)), "a whole number 1-99"),
+    Field("Joined", "joined", _distinct(parsers.parse_date), "a date like 'Jul 1, 2004'"),
+    Field("Loaned From", "loaned_from", parsers.parse_text, _TEXT),
+    Field("Contract Valid Until", "contract_until", _distinct(parsers.parse_contract_year),
+          "a year like 2021 or a date like 'Jun 30, 2019'"),
+    Field("Height", "height_cm", _distinct(parsers.parse_height), "feet'inches like 5'7"),
+    Field("Weight", "weight_kg", _distinct(parsers.parse_weight), "pounds like 159lbs"),
+    *[Field(p, f"_pr_{p.lower()}", _distinct(parsers.parse_position_rating), "a rating like 88+2")
       for p in schema.POSITION_RATING_COLUMNS],
-    *[Field(s, t, _RATING, "a rating 0-100", "int") for s, t in schema.SKILL_COLUMNS.items()],
-    Field("Release Clause", "release_clause_eur", parse_money, "a euro amount like €226.5M", "long"),
+    *[Field(s, t, _RATING, "a rating 0-100") for s, t in schema.SKILL_COLUMNS.items()],
+    Field("Release Clause", "release_clause_eur", _distinct(parsers.parse_money), "a euro amount like €226.5M"),
 ]
+_BY_SOURCE = {f.source: f for f in FIELDS}
 
+#: The cleaned table: column name -> Arrow type, in order.
+PLAYER_TYPES: dict[str, pa.DataType] = {
+    "row_index": pa.int64(), "player_id": pa.int64(), "name": pa.string(), "age": pa.int32(),
+    "nationality": pa.string(), "overall": pa.int32(), "potential": pa.int32(), "club": pa.string(),
+    "value_eur": pa.int64(), "wage_eur": pa.int64(), "release_clause_eur": pa.int64(), "special": pa.int32(),
+    "preferred_foot": pa.string(), "international_reputation": pa.int32(), "weak_foot": pa.int32(),
+    "skill_moves": pa.int32(), "work_rate_attack": pa.string(), "work_rate_defence": pa.string(),
+    "body_type": pa.string(), "real_face": pa.bool_(), "position": pa.string(), "position_group": pa.string(),
+    "jersey_number": pa.int32(), "joined": pa.date32(), "loaned_from": pa.string(), "contract_until": pa.int32(),
+    "height_cm": pa.float64(), "weight_kg": pa.float64(),
+    **{schema.position_rating_column(p): pa.int32() for p in schema.POSITION_RATING_COLUMNS},
+    "position_rating_bonus": pa.int32(),
+    **{t: pa.int32() for t in schema.SKILL_TARGETS},
+    "photo_url": pa.string(), "flag_url": pa.string(), "club_logo_url": pa.string(),
+}
 #: The cleaned table's columns, in order.
-PLAYER_COLUMNS: list[str] = (
-    ["row_index", "player_id", "name", "age", "nationality", "overall", "potential", "club",
-     "value_eur", "wage_eur", "release_clause_eur", "special", "preferred_foot", "international_reputation",
-     "weak_foot", "skill_moves", "work_rate_attack", "work_rate_defence", "body_type", "real_face",
-     "position", "position_group", "jersey_number", "joined", "loaned_from", "contract_until",
-     "height_cm", "weight_kg"]
-    + [schema.position_rating_column(p) for p in schema.POSITION_RATING_COLUMNS]
-    + ["position_rating_bonus"] + schema.SKILL_TARGETS + ["photo_url", "flag_url", "club_logo_url"]
-)
+PLAYER_COLUMNS: list[str] = list(PLAYER_TYPES)
 
+ERROR_STRUCT = pa.struct([("column", pa.string()), ("raw_value", pa.string()), ("reason", pa.string()),
+                          ("drops_row", pa.bool_())])
+#: The side columns of the parsed rows, after :data:`PLAYER_COLUMNS`.
+SIDE_TYPES: dict[str, pa.DataType] = {
+    "_source_file": pa.string(), "_raw_id": pa.string(), "_raw_name": pa.string(),
+    "_errors": pa.list_(pa.field("element", ERROR_STRUCT, nullable=False)),
+    "_missing": pa.list_(pa.field("element", pa.string(), nullable=False)),
+    "_dropped": pa.bool_(),
+}
+PARSED_SCHEMA = pa.schema([*PLAYER_TYPES.items(), *SIDE_TYPES.items()])
+_SPARK_TYPES = {pa.int64(): "bigint", pa.int32(): "int", pa.string(): "string", pa.bool_(): "boolean",
+                pa.float64(): "double", pa.date32(): "date"}
 ERROR_TYPE = "array<struct<column:string,raw_value:string,reason:string,drops_row:boolean>>"
+#: The parsed rows as a Spark DDL schema (for mapInArrow).
+PARSED_DDL = ", ".join(
+    [f"{name} {_SPARK_TYPES[t]}" for name, t in PLAYER_TYPES.items()]
+    + ["_source_file string", "_raw_id string", "_raw_name string", f"_errors {ERROR_TYPE}",
+       "_missing array<string>", "_dropped boolean"])
+
+#: Columns of the text batches handed to :func:`parse_batch`: ``_t0``.. per present field, then these.
+TEXT_SIDE_COLUMNS = ["_t_index", "_source_file", "_corrupt"]
 
 
 def parse_players(raw: DataFrame, header: list[str]) -> DataFrame:
@@ -221,74 +152,134 @@ def parse_players(raw: DataFrame, header: list[str]) -> DataFrame:
     spark_names = list(raw.columns)
     # The index column is the first column when its header cell is empty (Spark calls it _c0).
     index_col = spark_names[0] if header and header[0] == schema.INDEX_COLUMN else None
-    fields = [f for f in FIELDS if f.source in present]
-
-    # Three narrow steps rather than one huge expression: trimmed text, then typed values, then
-    # the error list built from the two. Each value is computed once and only referenced after.
+    sources = [f.source for f in FIELDS if f.source in present]
     texts = raw.select(
-        *[F.trim(F.col(f"`{f.source}`")).alias(f"_t{i}") for i, f in enumerate(fields)],
-        (F.trim(F.col(f"`{index_col}`")) if index_col else F.lit(None).cast("string")).alias("_t_index"),
+        *[F.col(f"`{s}`").alias(f"_t{i}") for i, s in enumerate(sources)],
+        (F.col(f"`{index_col}`") if index_col else F.lit(None).cast("string")).alias("_t_index"),
         F.col("_metadata.file_path").alias("_source_file"),
         F.col(CORRUPT_COLUMN).alias("_corrupt"),
     )
-    typed = texts.select(
-        "*",
-        *[F.when(F.col(f"_t{i}") != "", f.parse(F.col(f"_t{i}"))).cast(f.dtype).alias(f"_v{i}")
-          for i, f in enumerate(fields)],
-    )
+    has_index = index_col is not None  # plain values only in the closure sent to the executors
 
-    errors: list[Column] = []
-    missing: list[Column] = []
-    for i, f in enumerate(fields):
-        text, value = F.col(f"_t{i}"), F.col(f"_v{i}")
-        is_missing = text.isNull() | (text == "")
-        key = f.source in KEY_COLUMNS
-        errors.append(F.when(~is_missing & value.isNull(), _error(f.source, text, f"not {f.expected}", key)))
+    def parse_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            yield parse_batch(batch, sources, has_index)
+
+    return texts.mapInArrow(parse_batches, PARSED_DDL)
+
+
+def _fill(rows: np.ndarray, n: int) -> np.ndarray:
+    """List offsets for ``n`` rows from the (sorted) row number of each list element."""
+    return np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))]).astype(np.int32)
+
+
+def parse_batch(batch: pa.RecordBatch, sources: list[str], has_index: bool) -> pa.RecordBatch:
+    """Parse one batch of CSV text (``_t0``.. for ``sources``, then :data:`TEXT_SIDE_COLUMNS`) into :data:`PARSED_SCHEMA`.
+
+    Pure: a function of the batch only, so it is unit-tested on hand-made Arrow batches.
+    """
+    n = batch.num_rows
+    corrupt = pc.is_valid(batch.column("_corrupt")).to_numpy(zero_copy_only=False)
+    values: dict[str, pa.Array] = {}
+    texts: dict[str, pa.Array] = {}
+    # Errors and missing values are collected as (row, order, ...) entries, then sorted into lists
+    # per row in header order, as a reader of one row expects them.
+    e_rows, e_order, e_cols, e_raw, e_reason, e_drops = [], [], [], [], [], []
+    m_rows, m_order, m_cols = [], [], []
+
+    def add_errors(mask: np.ndarray, order: int, column: str, raw: pa.Array | None, reason: str, drops: bool) -> None:
+        rows = np.flatnonzero(mask & ~corrupt)
+        if not len(rows):
+            return
+        e_rows.append(rows)
+        e_order.append(np.full(len(rows), order))
+        e_cols.append(pa.array([column] * len(rows), pa.string()))
+        e_raw.append(raw.take(pa.array(rows)) if raw is not None else pa.nulls(len(rows), pa.string()))
+        e_reason.append(pa.array([reason] * len(rows), pa.string()))
+        e_drops.append(np.full(len(rows), drops))
+
+    for i, source in enumerate(sources):
+        f = _BY_SOURCE[source]
+        text = parsers.trim_spaces(batch.column(f"_t{i}"))
+        texts[source] = text
+        given = parsers.empty_as_null(text)
+        value = f.parse(given)
+        values[f.target] = value
+        missing = ~pc.is_valid(given).to_numpy(zero_copy_only=False)
+        bad = ~missing & ~pc.is_valid(value).to_numpy(zero_copy_only=False)
+        key = source in KEY_COLUMNS
+        add_errors(bad, 2 * i, source, text, f"not {f.expected}", key)
         if key:
-            errors.append(F.when(is_missing, _error(f.source, F.lit(None), "missing key value", True)))
-        missing.append(F.when(is_missing, F.lit(f.source)))
-    corrupt = F.col("_corrupt")
-    line_error = F.array(_error(LINE_REJECT_COLUMN, F.substring(corrupt, 1, 1000),
-                                "malformed CSV line: its field count differs from the header", True))
+            add_errors(missing, 2 * i + 1, source, None, "missing key value", True)
+        rows = np.flatnonzero(missing & ~corrupt)
+        if len(rows):
+            m_rows.append(rows)
+            m_order.append(np.full(len(rows), i))
+            m_cols.append(pa.array([source] * len(rows), pa.string()))
 
-    values: dict[str, Column] = {f.target: F.lit(None).cast(f.dtype) for f in FIELDS}
-    values.update({f.target: F.col(f"_v{i}") for i, f in enumerate(fields)})
-    work_rate = values.pop("_work_rate")
-    ratings = {p: values.pop(f"_pr_{p.lower()}") for p in schema.POSITION_RATING_COLUMNS}
-    values["work_rate_attack"] = work_rate.getItem(0)
-    values["work_rate_defence"] = work_rate.getItem(1)
-    for p, arr in ratings.items():
-        values[schema.position_rating_column(p)] = arr.getItem(0)
-    # The in-form bonus is the same at every position; take it from the first rating present.
-    values["position_rating_bonus"] = F.coalesce(*[arr.getItem(1) for arr in ratings.values()])
-    values["position_group"] = position_group(values["position"])
     # The unnamed index is optional (never drops a row), but a value that is not a whole number is
     # reported instead of silently becoming a null row_index.
-    index_text = F.col("_t_index")
-    values["row_index"] = parse_long_index(index_text)
-    if index_col:
-        errors.append(F.when((index_text != "") & values["row_index"].isNull(),
-                             _error(INDEX_REJECT_COLUMN, index_text, "not a whole-number row index", False)))
+    index_text = parsers.empty_as_null(parsers.trim_spaces(batch.column("_t_index")))
+    row_index = parsers.parse_long_index(index_text)
+    if has_index:
+        bad_index = pc.is_valid(index_text).to_numpy(zero_copy_only=False) & ~pc.is_valid(row_index).to_numpy(
+            zero_copy_only=False)
+        add_errors(bad_index, 2 * len(sources), INDEX_REJECT_COLUMN, index_text, "not a whole-number row index", False)
+    # A malformed line is one reject; the empty or shifted fields it causes are not counted.
+    corrupt_rows = np.flatnonzero(corrupt)
+    if len(corrupt_rows):
+        line = pc.utf8_slice_codeunits(batch.column("_corrupt"), 0, 1000)
+        e_rows.append(corrupt_rows)
+        e_order.append(np.zeros(len(corrupt_rows), dtype=np.int64))
+        e_cols.append(pa.array([LINE_REJECT_COLUMN] * len(corrupt_rows), pa.string()))
+        e_raw.append(line.take(pa.array(corrupt_rows)))
+        e_reason.append(pa.array([LINE_REJECT_REASON] * len(corrupt_rows), pa.string()))
+        e_drops.append(np.ones(len(corrupt_rows), dtype=bool))
 
-    raw_id = F.col(f"_t{[f.source for f in fields].index('ID')}") if "ID" in present else F.lit(None).cast("string")
-    raw_name = F.col(f"_t{[f.source for f in fields].index('Name')}") if "Name" in present else F.lit(None).cast("string")
-    parsed = typed.select(
-        *[values[c].alias(c) for c in PLAYER_COLUMNS],
-        "_source_file",
-        raw_id.alias("_raw_id"),
-        raw_name.alias("_raw_name"),
-        # A malformed line is one reject; the empty or shifted fields it causes are not counted.
-        F.when(corrupt.isNotNull(), line_error)
-        .otherwise(F.filter(F.array(*errors), lambda e: e.isNotNull())).alias("_errors"),
-        F.when(corrupt.isNotNull(), F.array().cast("array<string>"))
-        .otherwise(F.filter(F.array(*missing), lambda m: m.isNotNull())).alias("_missing"),
-    )
-    return parsed.withColumn("_dropped", F.exists("_errors", lambda e: e["drops_row"]))
+    columns: dict[str, pa.Array] = {}
+    for name, dtype in PLAYER_TYPES.items():
+        columns[name] = values[name] if name in values else pa.nulls(n, dtype)
+    columns["row_index"] = row_index
+    work_rate = values.get("_work_rate")
+    if work_rate is not None:
+        columns["work_rate_attack"] = pc.struct_field(work_rate, "attack")
+        columns["work_rate_defence"] = pc.struct_field(work_rate, "defence")
+    bonus: pa.Array = pa.nulls(n, pa.int32())
+    for p in schema.POSITION_RATING_COLUMNS:
+        rating = values.get(f"_pr_{p.lower()}")
+        if rating is not None:
+            columns[schema.position_rating_column(p)] = pc.struct_field(rating, "base")
+            # The in-form bonus is the same at every position; take it from the first rating present.
+            bonus = pc.coalesce(bonus, pc.struct_field(rating, "bonus"))
+    columns["position_rating_bonus"] = bonus
+    columns["position_group"] = parsers.position_group(columns["position"])
+    columns["_source_file"] = batch.column("_source_file")
+    columns["_raw_id"] = texts.get("ID", pa.nulls(n, pa.string()))
+    columns["_raw_name"] = texts.get("Name", pa.nulls(n, pa.string()))
 
+    rows = np.concatenate(e_rows) if e_rows else np.zeros(0, dtype=np.int64)
+    order = np.lexsort((np.concatenate(e_order), rows)) if e_rows else np.zeros(0, dtype=np.int64)
+    sorted_rows = rows[order]
+    take = pa.array(order)
+    errors = pa.StructArray.from_arrays(
+        [pa.concat_arrays(e_cols).take(take) if e_rows else pa.array([], pa.string()),
+         pa.concat_arrays(e_raw).take(take) if e_rows else pa.array([], pa.string()),
+         pa.concat_arrays(e_reason).take(take) if e_rows else pa.array([], pa.string()),
+         pa.array(np.concatenate(e_drops)[order] if e_rows else np.zeros(0, dtype=bool))],
+        fields=list(ERROR_STRUCT))
+    columns["_errors"] = pa.ListArray.from_arrays(pa.array(_fill(sorted_rows, n)), errors,
+                                                  type=SIDE_TYPES["_errors"])
+    dropped = np.zeros(n, dtype=bool)
+    if e_rows:
+        dropped[sorted_rows[np.concatenate(e_drops)[order]]] = True
+    columns["_dropped"] = pa.array(dropped)
 
-def _error(column: str, raw_value: Column, reason: str, drops_row: bool) -> Column:
-    return F.struct(F.lit(column).alias("column"), raw_value.cast("string").alias("raw_value"),
-                    F.lit(reason).alias("reason"), F.lit(drops_row).alias("drops_row"))
+    m_all = np.concatenate(m_rows) if m_rows else np.zeros(0, dtype=np.int64)
+    m_sort = np.lexsort((np.concatenate(m_order), m_all)) if m_rows else np.zeros(0, dtype=np.int64)
+    names = pa.concat_arrays(m_cols).take(pa.array(m_sort)) if m_rows else pa.array([], pa.string())
+    columns["_missing"] = pa.ListArray.from_arrays(pa.array(_fill(m_all[m_sort], n)), names,
+                                                   type=SIDE_TYPES["_missing"])
+    return pa.RecordBatch.from_arrays([columns[name] for name in PARSED_SCHEMA.names], schema=PARSED_SCHEMA)
 
 
 def players(parsed: DataFrame) -> DataFrame:
@@ -314,28 +305,27 @@ def rejects(parsed: DataFrame) -> DataFrame:
     )
 
 
-def quality_aggregates() -> list[Column]:
-    """Aggregate expressions over ``parsed`` giving the row totals (read, dropped, with rejects, values rejected).
+def quality_aggregates(columns: list[str]) -> list[Column]:
+    """Aggregate expressions over ``parsed`` giving the row totals and the empty values per column.
 
-    Four plain aggregates (no grouping), so they can ride along the pass that writes ``players``
-    as a Spark ``Observation`` instead of costing a parse of their own.
+    Plain aggregates (no grouping), so they ride along the pass that writes ``players`` as a Spark
+    ``Observation`` instead of costing a parse of their own (measured: no visible cost at 100k
+    rows). ``columns`` are the CSV's header names; the count of empty values of the i-th is
+    ``_missing_<i>``.
     """
     return [
         F.count(F.lit(1)).alias("rows_read"),
         F.count_if(F.col("_dropped")).alias("rows_dropped"),
         F.count_if(F.size("_errors") > 0).alias("rows_with_rejects"),
         F.coalesce(F.sum(F.size("_errors")), F.lit(0)).cast("long").alias("values_rejected"),
+        *[F.count_if(F.array_contains("_missing", c)).alias(f"_missing_{i}") for i, c in enumerate(columns)],
     ]
 
 
-def missing_counts(parsed: DataFrame) -> list[Any]:
-    """Empty values per column: one grouped count of ``_missing``.
-
-    ``_missing`` depends only on the trimmed text, so Spark prunes every parser from this job: it
-    costs a read of the CSV, not a parse (measured cheaper than 89 counters riding along the
-    players pass, which Spark evaluates row by row outside generated code).
-    """
-    return parsed.select(F.explode("_missing").alias("column")).groupBy("column").count().collect()
+def quality_columns(header: list[str]) -> list[str]:
+    """The header names whose empty values are counted (every parsed column; the index is not one)."""
+    present = set(header)
+    return [f.source for f in FIELDS if f.source in present]
 
 
 def reject_counts(rejects_df: DataFrame) -> list[Any]:
@@ -343,8 +333,8 @@ def reject_counts(rejects_df: DataFrame) -> list[Any]:
     return rejects_df.groupBy("column", "reason").count().collect()
 
 
-def quality_from_totals(totals: dict[str, Any], missing_rows: list[Any], reject_rows: list[Any]) -> dict[str, Any]:
-    """The quality summary from the :func:`quality_aggregates` values and the grouped counts.
+def quality_from_totals(totals: dict[str, Any], columns: list[str], reject_rows: list[Any]) -> dict[str, Any]:
+    """The quality summary from the :func:`quality_aggregates` values over ``columns`` and the reject counts.
 
     Whether a reject drops its row follows from its column (key columns and malformed lines do).
     """
@@ -357,21 +347,23 @@ def quality_from_totals(totals: dict[str, Any], missing_rows: list[Any], reject_
         "rows_kept": rows_read - rows_dropped,
         "rows_with_rejects": int(totals["rows_with_rejects"] or 0),
         "values_rejected": int(totals["values_rejected"] or 0),
-        "missing_by_column": {r["column"]: int(r["count"]) for r in sorted(missing_rows, key=lambda r: r["column"])},
+        "missing_by_column": dict(sorted((c, int(totals[f"_missing_{i}"])) for i, c in enumerate(columns)
+                                         if totals[f"_missing_{i}"])),
         "rejects_by_column": _nested_counts(reject_rows),
         "drop_reasons": _nested_counts([r for r in reject_rows if r["column"] in drops]),
     }
 
 
-def quality_summary(parsed: DataFrame) -> dict[str, Any]:
+def quality_summary(parsed: DataFrame, header: list[str]) -> dict[str, Any]:
     """Rows read, kept and dropped, and per column the missing and rejected value counts.
 
-    One aggregation pass over ``parsed`` plus two grouped counts; only tens of numbers reach the
-    driver. The job gets the totals from its players pass instead (see :func:`quality_aggregates`);
-    this is the stand-alone form.
+    One aggregation pass over ``parsed`` plus a grouped count of the rejects; only tens of numbers
+    reach the driver. The job gets the totals from its players pass instead (see
+    :func:`quality_aggregates`); this is the stand-alone form.
     """
-    totals = parsed.agg(*quality_aggregates()).first().asDict()
-    return quality_from_totals(totals, missing_counts(parsed), reject_counts(rejects(parsed)))
+    columns = quality_columns(header)
+    totals = parsed.agg(*quality_aggregates(columns)).first().asDict()
+    return quality_from_totals(totals, columns, reject_counts(rejects(parsed)))
 
 
 def _nested_counts(rows: list[Any]) -> dict[str, dict[str, int]]:

@@ -58,7 +58,7 @@ def run(ctx: JobContext) -> None:
     parsed = clean.parse_players(raw, header)
     with JobOutput(spark, ctx.output) as out:
         metrics: dict[str, Any] = {"input": ctx.input, "config": asdict(cfg)}
-        quality = _write_players_and_rejects(out, parsed)
+        quality = _write_players_and_rejects(out, parsed, clean.quality_columns(header))
         metrics["quality"] = quality
         if quality["rows_read"] == 0:
             raise InputError(f"{ctx.input}: the file has a header but no player rows")
@@ -67,19 +67,18 @@ def run(ctx: JobContext) -> None:
         _analyse(ctx, cfg, out, players, metrics)
 
 
-def _write_players_and_rejects(out: JobOutput, parsed: DataFrame) -> dict[str, Any]:
+def _write_players_and_rejects(out: JobOutput, parsed: DataFrame, columns: list[str]) -> dict[str, Any]:
     """Write ``players`` and ``rejects`` and return the quality summary, parsing the CSV as few times as possible.
 
     Parsing the 89 text columns is by far the costliest step, so it runs once, in the pass that
-    writes ``players``; the row totals ride along that pass as an ``Observation`` (no cache of
-    every parsed row, no scans of one) and the missing values are one light grouped count that
-    reads the text without parsing it (:func:`clean.missing_counts`). Only when that pass saw a bad
+    writes ``players``; the row totals and the empty values per column ride along that pass as an
+    ``Observation`` (no cache of every parsed row, no scans of one). Only when that pass saw a bad
     value is the text parsed a second time, for the ``rejects`` table; clean input (the real file,
     generated benchmarks) has none and gets an empty ``rejects`` table of the same schema.
     """
     spark = parsed.sparkSession
     observation = Observation("fifa_quality")
-    out.write_table("players", clean.players(parsed.observe(observation, *clean.quality_aggregates())))
+    out.write_table("players", clean.players(parsed.observe(observation, *clean.quality_aggregates(columns))))
     totals = dict(observation.get)
     rejects_df = clean.rejects(parsed)
     values_rejected = int(totals.get("values_rejected") or 0)
@@ -89,7 +88,7 @@ def _write_players_and_rejects(out: JobOutput, parsed: DataFrame) -> dict[str, A
     else:
         out.write_table("rejects", spark.createDataFrame([], rejects_df.schema).coalesce(1))
         reject_rows = []
-    return clean.quality_from_totals(totals, clean.missing_counts(parsed), reject_rows)
+    return clean.quality_from_totals(totals, columns, reject_rows)
 
 
 def _check_quality(out: JobOutput, quality: dict[str, Any], cfg: ReportConfig, where: str, metrics: dict[str, Any]) -> None:
