@@ -81,19 +81,34 @@ def test_bad_values_go_to_rejects_with_every_reason(spark):
     ])
 
 
-def test_duplicates_keep_the_earliest_valid_row(spark):
+@pytest.mark.parametrize("partitions", [None, 3])
+def test_duplicates_keep_the_earliest_valid_row(spark, partitions):
     rows = [
         _with(rolling_date="03JAN2023:09:00:00", pt_thick="40"),
         _with(rolling_date="03JAN2023:08:00:00", pt_thick="30"),
         _with(rolling_date="03JAN2023:07:00:00", pt_thick="20", scale="??"),  # invalid: rejected for itself
         _with(plate_no="PLT_9"),
+        # Same plate and time as each other: the raw text decides ("25" < "26"), whatever the row order.
+        _with(plate_no="PLT_7", rolling_date="03JAN2023:08:00:00", pt_thick="26"),
+        _with(plate_no="PLT_7", rolling_date="03JAN2023:08:00:00", pt_thick="25"),
     ]
-    typed = P.flag_duplicates(_canon(_raw(spark, rows)))
+    typed = P.flag_duplicates(_canon(_raw(spark, rows)), partitions)
+    if partitions:
+        assert typed.rdd.getNumPartitions() == partitions
     plates, rejects = P.split_valid(typed, LOWER)
     assertDataFrameEqual(plates.select("plate_no", "pt_thick"), [Row(plate_no="PLT_1001", pt_thick=30.0),
-                                                                 Row(plate_no="PLT_9", pt_thick=32.0)])
+                                                                 Row(plate_no="PLT_9", pt_thick=32.0),
+                                                                 Row(plate_no="PLT_7", pt_thick=25.0)])
     assertDataFrameEqual(rejects.select("pt_thick", "reason"), [
-        Row(pt_thick="40", reason="plate_no: duplicate"), Row(pt_thick="20", reason="scale: unknown label '??'")])
+        Row(pt_thick="40", reason="plate_no: duplicate"), Row(pt_thick="20", reason="scale: unknown label '??'"),
+        Row(pt_thick="26", reason="plate_no: duplicate")])
+
+
+def test_cache_partitions_follow_the_input_size():
+    from sparkfolio.scale.defects_job import cache_partitions
+    assert cache_partitions(1_300_000_000, 32 << 20, 8) == 39
+    assert cache_partitions(13_000_000, 32 << 20, 8) == 8
+    assert cache_partitions(0, 32 << 20, 2) == 2
 
 
 def test_upper_variant_numbers_and_steel_sub_classes(spark):

@@ -106,6 +106,8 @@ class DefectsConfig:
     tree_font: str = "NanumGothic"
     write_plates: bool = True
     head_bytes: int = 65536
+    partition_bytes: int = field(default=32 << 20, metadata={
+        "help": "CSV bytes per partition of the parsed rows (more, smaller cached blocks for large inputs)"})
 
 
 def _check(cfg: DefectsConfig) -> None:
@@ -143,6 +145,15 @@ def data_files(files: list[Any]) -> list[Any]:
     return csv or files
 
 
+def cache_partitions(input_bytes: int, partition_bytes: int, minimum: int) -> int:
+    """Partitions for the parsed rows: one per ``partition_bytes`` of CSV, at least ``minimum``.
+
+    The parsed rows (typed values plus the raw strings kept for the rejects) are cached and
+    scanned several times; a cached block must stay far below the executor heap.
+    """
+    return max(minimum, -(-input_bytes // max(1, partition_bytes)))
+
+
 def run(ctx: JobContext) -> None:
     """Run the causes analysis on ``ctx.input`` and publish everything to ``ctx.output``."""
     cfg: DefectsConfig = ctx.config
@@ -164,7 +175,8 @@ def run(ctx: JobContext) -> None:
     typed = P.canonicalize(P.rename_to_canonical(raw, src.columns), present, cfg.labels, cfg.timestamp_format,
                            cfg.valid_ranges, cfg.steel_kind_major_class, cfg.steel_kind_classes)
     if cfg.reject_duplicates:
-        typed = P.flag_duplicates(typed)
+        typed = P.flag_duplicates(typed, cache_partitions(sum(f.size for f in files), cfg.partition_bytes,
+                                                          spark.sparkContext.defaultParallelism))
     typed = typed.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         _analyse(ctx, cfg, typed, present, src, files, started)
@@ -175,7 +187,7 @@ def run(ctx: JobContext) -> None:
 def _analyse(ctx: JobContext, cfg: DefectsConfig, typed: DataFrame, present: list[str], src: SRC.SourceInfo,
              files: list[Any], started: float) -> None:
     spark = ctx.spark
-    totals = typed.agg(F.count(F.lit(1)).alias("rows"), F.sum((F.size("reasons") > 0).cast("long")).alias("bad")).first()
+    totals = typed.agg(F.count(F.lit(1)).alias("rows"), F.count_if(~P.is_valid()).alias("bad")).first()
     rows, bad = int(totals["rows"]), int(totals["bad"] or 0)
     if rows == 0:
         raise InputError(f"{ctx.input}: no data rows")
