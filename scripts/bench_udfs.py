@@ -14,8 +14,15 @@ For each data set, three runs, each in its own fresh process (a fresh JVM for Sp
 Data sets: ``scenes`` (plates-generate output: synthetic plates in 640x480 scenes), ``crops`` (the
 real plate crops, when present) and ``clips`` (the real GTZAN clips, else gtzan-generate output).
 Spark times are the jobs' own ``metrics.json`` wall times (listing to the written table, without
-the JVM start-up); the per-file work is the time measured inside the UDF around each file. The UDF
-overhead is what the cores spent beyond that work: ``(cores * wall - work) / work``.
+the JVM start-up). The per-file work is the serial loop's: the sum of its per-file times, the
+same function on the same files with nothing else running beside it. The UDF overhead is what the
+cores spent beyond that work, ``(cores * wall - serial work) / serial work``, so it also counts
+per-file time lost inside the job (the JVM's threads competing with the workers for the cores).
+The Spark job's own per-file time (measured inside the UDF) is shown beside it as ``udf work``:
+above the serial work it means the files themselves ran slower inside the job.
+
+Each run also records the CPU seconds of its process tree (``cpu_s``, JVM start-up included) and
+the 1-minute load average before it, because on a shared machine wall times mean little.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import sys
@@ -42,6 +50,61 @@ def _run(cmd: list[str]) -> subprocess.CompletedProcess:
         sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}")
     return proc
+
+
+def _tree_cpu(root: int, seen: dict[int, float]) -> None:
+    """Record in ``seen`` the CPU seconds so far of ``root`` and every process below it (Linux /proc).
+
+    Per process: its own time plus that of the children it has reaped (tesseract runs); the JVM is
+    never reaped by the job's Python, so it must be read while it lives.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    parent: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(entry)] = int(fields[1])
+        cpu[int(entry)] = sum(int(x) for x in fields[11:15]) / tick
+    tree, grew = {root}, True
+    while grew:
+        grew = False
+        for pid, ppid in parent.items():
+            if ppid in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    for pid in tree:
+        seen[pid] = max(seen.get(pid, 0.0), cpu.get(pid, 0.0))
+
+
+def _measured(cmd: list[str]) -> tuple[subprocess.CompletedProcess, dict]:
+    """Run ``cmd``; also its tree's CPU seconds (sampled every 0.2 s) and the load average before it."""
+    import threading
+
+    load = os.getloadavg()[0]
+    seen: dict[int, float] = {}
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.2):
+            _tree_cpu(proc.pid, seen)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        sys.stderr.write(out[-3000:] + err[-3000:])
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}")
+    result = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+    return result, {"cpu_s": round(sum(seen.values()), 2), "load_before": round(load, 2)}
 
 
 # --- children: one measurement each, JSON on the last stdout line -----------------------------------------------------
@@ -68,7 +131,8 @@ print(json.dumps({"files": len(paths), "ok": ok, "wall_s": wall, "work_s": work}
 
 def serial(kind: str, folder: Path) -> dict:
     """The plain loop over the files of ``folder``, in a fresh process."""
-    return json.loads(_run([PY, "-c", SERIAL_CHILD, kind, str(folder)]).stdout.strip().splitlines()[-1])
+    proc, extra = _measured([PY, "-c", SERIAL_CHILD, kind, str(folder)])
+    return {**json.loads(proc.stdout.strip().splitlines()[-1]), **extra}
 
 
 def spark_job(kind: str, folder: Path, master: str, work: Path, labels: Path | None) -> dict:
@@ -83,7 +147,7 @@ def spark_job(kind: str, folder: Path, master: str, work: Path, labels: Path | N
         cmd = [PY, "jobs/gtzan_features.py", "--master", master, "--input", str(folder), "--output", str(out),
                "--set", "plots_per_genre=0", "--log-level", "WARNING"]
     started = time.perf_counter()
-    _run(cmd)
+    _, extra = _measured(cmd)
     total = time.perf_counter() - started
     m = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     if kind == "plates":
@@ -93,7 +157,7 @@ def spark_job(kind: str, folder: Path, master: str, work: Path, labels: Path | N
     else:
         res = {"files": m["audio_files"], "wall_s": m["elapsed_s"], "work_s": m["work_seconds"],
                "cores": int(master.strip("local[]"))}
-    res["process_s"] = total
+    res.update(process_s=total, **extra)
     shutil.rmtree(out, ignore_errors=True)
     return res
 
@@ -144,14 +208,21 @@ def main() -> int:
     ap.add_argument("--clips", type=int, default=100, help="audio clips used")
     ap.add_argument("--work", default="/tmp/sparkfolio-bench-udfs", help="scratch folder")
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--driver-java-options", default="",
+                    help="JVM options of the Spark runs' driver, e.g. --driver-java-options=-XX:TieredStopAtLevel=1 (JIT threads "
+                         "compete with the Python workers for the cores)")
     args = ap.parse_args()
+    if args.driver_java_options:
+        # pyspark starts the JVM with spark-submit and these arguments (the session's conf comes too late).
+        ENV["PYSPARK_SUBMIT_ARGS"] = f"--driver-java-options {shlex.quote(args.driver_java_options)} pyspark-shell"
     if args.quick:
         args.images, args.crops, args.clips = 24, 32, 20
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]
     work = Path(args.work) / ("quick" if args.quick else "full")
     work.mkdir(parents=True, exist_ok=True)
     print(f"machine: {platform.node()}, {os.cpu_count()} cores, python {platform.python_version()}, "
-          f"load average before: {os.getloadavg()[0]:.1f}", flush=True)
+          f"load average before: {os.getloadavg()[0]:.1f}"
+          + (f", driver JVM options: {args.driver_java_options}" if args.driver_java_options else ""), flush=True)
     results = []
     for kind, name, folder, labels in data_sets(args, work):
         row = {"kind": kind, "set": name}
@@ -164,22 +235,31 @@ def main() -> int:
     unit = {"plates": "images", "gtzan": "clips"}
     print()
     print(f"{'set':<8} {'files':>5} {'serial s':>9} {'serial/s':>9} {'local[1] s':>10} {'local[2] s':>10} "
-          f"{'local[2]/s':>10} {'vs serial':>9} {'1->2 cores':>10} {'overhead':>9}")
+          f"{'local[2]/s':>10} {'vs serial':>9} {'1->2 cores':>10} {'overhead':>9} {'work s':>7} {'udf work':>8}")
     for r in results:
         s, one, two = r["serial"], r["local[1]"], r["local[2]"]
         n = two["files"]
-        overhead = (two["cores"] * two["wall_s"] - two["work_s"]) / two["work_s"] if two["work_s"] else float("nan")
+        work = s["work_s"]  # the serial loop's per-file time: the work itself, nothing beside it
+        overhead = (two["cores"] * two["wall_s"] - work) / work if work else float("nan")
         r["summary"] = {"unit": unit[r["kind"]], "files": n, "serial_per_s": n / s["wall_s"],
                         "local2_per_s": n / two["wall_s"], "speedup_vs_serial": s["wall_s"] / two["wall_s"],
-                        "scaling_1_to_2": one["wall_s"] / two["wall_s"], "udf_overhead": overhead}
+                        "scaling_1_to_2": one["wall_s"] / two["wall_s"], "udf_overhead": overhead,
+                        "work_s": work, "udf_work_s": two["work_s"]}
         print(f"{r['set']:<8} {n:>5} {s['wall_s']:>9.1f} {n / s['wall_s']:>9.2f} {one['wall_s']:>10.1f} "
               f"{two['wall_s']:>10.1f} {n / two['wall_s']:>10.2f} {s['wall_s'] / two['wall_s']:>8.2f}x "
-              f"{one['wall_s'] / two['wall_s']:>9.2f}x {overhead:>8.1%}")
+              f"{one['wall_s'] / two['wall_s']:>9.2f}x {overhead:>8.1%} {work:>7.1f} {two['work_s']:>8.1f}")
+    print()
+    print("CPU seconds of each run's process tree (JVM start included) and the load average before it:")
+    for r in results:
+        print(f"{r['set']:<8} " + "  ".join(f"{k} {r[k]['cpu_s']:.1f} s (load {r[k]['load_before']:.1f})"
+                                           for k in ("serial", "local[1]", "local[2]")))
     for r in results:
         if r["kind"] == "plates" and "accuracy" in r["local[2]"]:
             print(f"{r['set']}: accuracy {json.dumps(r['local[2]']['accuracy'], ensure_ascii=False)}")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     if args.json:
+        for r in results:
+            r["driver_java_options"] = args.driver_java_options
         Path(args.json).write_text(json.dumps(results, indent=1, ensure_ascii=False))
     return 0
 

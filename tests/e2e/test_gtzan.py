@@ -273,3 +273,35 @@ def test_parallel_workers_on_a_cold_jit_cache_leave_a_loadable_cache(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     y = (np.random.default_rng(0).standard_normal(22050 * 5) * 0.1).astype(np.float32)
     assert float(done.stdout.strip().splitlines()[-1]) == summary_features(y, 22050)["tempo"]
+
+
+def test_warm_workers_take_the_jit_cache_lock_shared(tmp_path, monkeypatch):
+    """Once a warm-up has filled numba's cache, workers only read it and set up side by side.
+
+    A second worker must get through ``worker_setup`` while another process holds the lock shared
+    (an exclusive request would wait for it); a changed cache index makes the cache cold again.
+    """
+    import fcntl
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    from sparkfolio.gtzan import analysis
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "TMPDIR": str(tmp_path)}
+    warm = "from sparkfolio.gtzan.analysis import worker_setup; worker_setup()"
+    assert subprocess.run([sys.executable, "-c", warm], env=env, timeout=600).returncode == 0
+    assert len(list(tmp_path.glob("sparkfolio-numba-cache.*.ready"))) == 1
+    with open(tmp_path / "sparkfolio-numba-cache.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_SH)
+        assert subprocess.run([sys.executable, "-c", warm], env=env, timeout=300).returncode == 0
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", env["NUMBA_CACHE_DIR"])
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    marker = analysis._ready_marker()
+    assert analysis._cache_is_warm(marker)
+    index = sorted((tmp_path / "numba").rglob("*.nbi"))[0]
+    st = index.stat()
+    os.utime(index, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert not analysis._cache_is_warm(marker)

@@ -12,7 +12,13 @@ import scipy.ndimage as ndi
 from sparkfolio.gtzan import medfilt
 from sparkfolio.gtzan.analysis import ERROR, OK, analyse
 from sparkfolio.gtzan.audio import AudioError, decode, genre_from_path
-from sparkfolio.gtzan.features import SUMMARY_FEATURES, FeatureParams, segment_mfccs, summary_features
+from sparkfolio.gtzan.features import (
+    SUMMARY_FEATURES,
+    FeatureParams,
+    beat_track_tempo,
+    segment_mfccs,
+    summary_features,
+)
 from sparkfolio.gtzan.synth import synth_clip, wav_bytes
 
 SR = 22050
@@ -139,6 +145,16 @@ def test_summary_features_equal_librosa_calls_on_the_signal(clip):
         want[f"{name}_var"] = float(np.var(frames))
     for name in SUMMARY_FEATURES:
         assert got[name] == pytest.approx(want[name], rel=1e-5, abs=1e-9), name
+
+
+def test_beat_track_tempo_is_exactly_beat_tracks_tempo(clip):
+    """The tempo without the beat tracker is beat_track's own tempo, bit for bit (silence: 0)."""
+    import librosa
+
+    onset = librosa.onset.onset_strength(y=clip, sr=SR, aggregate=np.median)
+    for env in (onset, onset[: len(onset) // 3], np.zeros_like(onset)):
+        want = float(np.atleast_1d(librosa.beat.beat_track(onset_envelope=env, sr=SR)[0])[0])
+        assert beat_track_tempo(env, SR, 512) == want
 
 
 def test_segment_mfccs_are_whole_3s_segments_analysed_alone(clip):

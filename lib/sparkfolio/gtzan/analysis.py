@@ -47,8 +47,12 @@ def worker_setup() -> None:
     feature path on a short synthetic clip, under a machine-wide file lock. The lock matters:
     numba's cache of ``guvectorize`` functions (librosa has several) is not safe when two processes
     compile and write it at once (numba/numba#10128): the cache can end up mixing two compilations,
-    and a later process that loads it segfaults. With the lock, the first worker on a machine
-    compiles and writes the cache while the others wait, then they load a consistent cache.
+    and a later process that loads it segfaults. So a process that may write the cache holds the
+    lock exclusively: the first worker on a machine compiles and writes the cache while the others
+    wait. Once a warm-up has finished, a marker records the state of the cache it left (see
+    :func:`jit_cache_fingerprint`); a worker that finds the cache still in that state only loads
+    it, which writes nothing, so it holds the lock shared: warm workers set up side by side instead
+    of one after the other, and still never overlap a writer.
     """
     global _WORKER_READY
     if _WORKER_READY:
@@ -59,21 +63,104 @@ def worker_setup() -> None:
         threadpool_limits(limits=1)
     except ImportError:  # pragma: no cover - threadpoolctl comes with librosa's scikit-learn
         log.warning("threadpoolctl not installed; BLAS may start one thread per core in every worker")
+    marker = _ready_marker()
+    if _cache_is_warm(marker):
+        with jit_cache_lock(shared=True):
+            # Re-checked under the lock: a writer may have changed the cache since the first look.
+            if _cache_is_warm(marker):
+                warm_up_kernels()
+                _WORKER_READY = True
+                return
     with jit_cache_lock():
         warm_up_kernels()
+        _write_marker(marker, jit_cache_fingerprint())
     _WORKER_READY = True
 
 
 @contextlib.contextmanager
-def jit_cache_lock() -> Iterator[None]:
-    """An exclusive lock shared by every process on this machine (a ``flock`` on a temp file)."""
+def jit_cache_lock(shared: bool = False) -> Iterator[None]:
+    """A lock shared by every process on this machine (a ``flock`` on a temp file).
+
+    Exclusive by default (for a process that may write numba's cache); ``shared=True`` for one
+    that only reads it: readers run together, a writer waits for them and they for it.
+    """
     path = os.path.join(tempfile.gettempdir(), "sparkfolio-numba-cache.lock")
     with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def jit_cache_fingerprint() -> str | None:
+    """A digest of everything that decides whether numba would (re)write its cache, or ``None``.
+
+    numba recompiles, and rewrites a function's cache index (``.nbi``), when the index is missing
+    or the source file's stamp (modification time and size) changed, and keys it by Python and
+    numba version. The digest covers those versions, the stamps of the ``.py`` sources of librosa
+    and of this package, and the stamps of every cache index found for them. Loading a complete
+    cache leaves all of these untouched, so a digest equal to the one taken after a warm-up means
+    the cache is still complete. ``None`` (no index found: the cache is cold or kept where it is
+    not looked for) always means "may write".
+    """
+    import hashlib
+    import importlib.util
+    import sys
+
+    import numba
+
+    spec = importlib.util.find_spec("librosa")
+    dirs = [os.path.dirname(__file__)] + (list(spec.submodule_search_locations or []) if spec else [])
+    cache_dir = os.environ.get("NUMBA_CACHE_DIR", "")
+    digest = hashlib.sha256(f"{sys.executable}|{sys.version}|{numba.__version__}|{cache_dir}".encode())
+    indexes = 0
+    for root in dirs + ([cache_dir] if cache_dir else []):
+        for folder, subdirs, files in os.walk(root):
+            subdirs.sort()
+            for name in sorted(files):
+                if not name.endswith((".py", ".nbi")):
+                    continue
+                try:
+                    st = os.stat(os.path.join(folder, name))
+                except OSError:
+                    continue
+                indexes += name.endswith(".nbi")
+                digest.update(f"|{folder}/{name}:{st.st_mtime_ns}:{st.st_size}".encode())
+    return digest.hexdigest() if indexes else None
+
+
+def _ready_marker() -> str:
+    """Where the fingerprint of a finished warm-up is kept, one file per interpreter and cache dir."""
+    import hashlib
+    import sys
+
+    where = hashlib.sha256(f"{sys.executable}|{os.environ.get('NUMBA_CACHE_DIR', '')}".encode()).hexdigest()[:12]
+    return os.path.join(tempfile.gettempdir(), f"sparkfolio-numba-cache.{where}.ready")
+
+
+def _cache_is_warm(marker: str) -> bool:
+    """True when the marker holds the cache's current fingerprint (a warm-up already finished)."""
+    try:
+        with open(marker, encoding="utf-8") as handle:
+            recorded = handle.read().strip()
+    except OSError:
+        return False
+    current = jit_cache_fingerprint()
+    return current is not None and recorded == current
+
+
+def _write_marker(marker: str, fingerprint: str | None) -> None:
+    """Record ``fingerprint`` atomically (readers never see half a file); failures only cost speed."""
+    if fingerprint is None:
+        return
+    tmp = f"{marker}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(fingerprint)
+        os.replace(tmp, marker)
+    except OSError as exc:
+        log.warning("numba cache marker not written (%s); workers will warm up one at a time", exc)
 
 
 def warm_up_kernels(params: FeatureParams = FeatureParams()) -> None:

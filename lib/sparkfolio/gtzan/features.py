@@ -6,8 +6,8 @@ The summary reproduces the widely used Kaggle table ``features_30_sec.csv``. Tho
 computed with librosa's defaults of its time (before 0.10) on the 30 s clip at 22,050 Hz:
 ``chroma_stft``, ``rms``, ``spectral_centroid``, ``spectral_bandwidth``, ``spectral_rolloff``,
 ``zero_crossing_rate``, ``mfcc`` (20), ``effects.harmonic``/``effects.percussive`` (the ``harmony`` and
-``perceptr`` columns), ``beat.beat_track`` tempo, each as mean and variance over frames. Two defaults
-have changed since, and we pin the old ones so the numbers agree:
+``perceptr`` columns), ``beat.beat_track`` tempo (see :func:`beat_track_tempo`), each as mean and
+variance over frames. Two defaults have changed since, and we pin the old ones so the numbers agree:
 
 * STFT/RMS centre padding was ``reflect`` (librosa 0.10 pads with zeros): ``pad_mode="reflect"``.
 * ``istft`` without ``length`` returned ``n_fft//2`` samples short of a whole number of hops, which
@@ -121,12 +121,29 @@ def summary_features(y: np.ndarray, sr: int, params: FeatureParams = FeaturePara
     mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr, n_fft=n_fft, hop_length=hop))
     # beat_track(y=...) detects onsets as the median spectral flux of this log-mel spectrogram.
     onset_env = librosa.onset.onset_strength(S=mel_db, sr=sr, hop_length=hop, aggregate=np.median)
-    tempo, _ = librosa.beat.beat_track(onset_envelope=onset_env, sr=sr, hop_length=hop)
-    out["tempo"] = float(np.atleast_1d(tempo)[0])
+    out["tempo"] = beat_track_tempo(onset_env, sr, hop)
     mfcc = librosa.feature.mfcc(S=mel_db, sr=sr, n_mfcc=N_SUMMARY_MFCC)
     for i in range(N_SUMMARY_MFCC):
         _mean_var(f"mfcc{i + 1}", mfcc[i], out)
     return {name: out[name] for name in SUMMARY_FEATURES}
+
+
+def beat_track_tempo(onset_env: np.ndarray, sr: int, hop_length: int) -> float:
+    """The tempo ``librosa.beat.beat_track(onset_envelope=...)`` returns, without tracking the beats.
+
+    beat_track's tempo is ``librosa.feature.tempo`` on the same envelope (its defaults:
+    start_bpm 120, no prior), or 0 when the envelope has no onset at all; the beat positions it
+    then tracks are not used here. Calling ``feature.tempo`` directly skips that dynamic
+    programme per clip and, more importantly, never imports ``librosa.beat``, whose
+    ``__beat_local_score`` kernel is compiled by numba at import with ``cache=False``: a few
+    seconds in every new Python process (every Spark worker) that no on-disk cache can save.
+    """
+    import librosa
+
+    if not onset_env.any():
+        return 0.0
+    tempo = librosa.feature.tempo(onset_envelope=onset_env, sr=sr, hop_length=hop_length, start_bpm=120.0)
+    return float(np.atleast_1d(tempo)[0])
 
 
 def segment_mfccs(y: np.ndarray, sr: int, params: FeatureParams = FeatureParams()) -> list[np.ndarray]:

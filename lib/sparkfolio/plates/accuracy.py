@@ -78,16 +78,16 @@ def attach_labels(results: DataFrame, labels: DataFrame | None) -> DataFrame:
     name_label = _name_label_udf()
     base = results.withColumn("_base", basename(F.col("path")))
     if labels is not None:
-        lab = labels.withColumn("_base", basename(F.col("label_path")))
-        joined = base.join(lab, on="_base", how="left").where(
-            F.col("label_path").isNull()
-            | F.col("path").endswith(F.concat(F.lit("/"), F.col("label_path")))
-            | (F.col("path") == F.col("label_path")))
+        lab = labels.withColumn("_label_base", basename(F.col("label_path")))
+        # The suffix test is part of the join condition, so an image whose base name matches only
+        # labels of other folders keeps its row (with no label) without a second join: the
+        # results are read once.
+        suffix = (F.col("path").endswith(F.concat(F.lit("/"), F.col("label_path")))
+                  | (F.col("path") == F.col("label_path")))
+        joined = base.join(lab, (F.col("_base") == F.col("_label_base")) & suffix, how="left")
         w = Window.partitionBy("path").orderBy(F.length("label_path").desc_nulls_last(), F.col("label"))
-        base = joined.withColumn("_rank", F.row_number().over(w)).where(F.col("_rank") == 1).drop("_rank")
-        # Rows whose base name matched only labels of other folders lost them in the filter.
-        base = results.withColumn("_base", basename(F.col("path"))).join(
-            base.select("path", "label_path", "label", "note", "label_source"), on="path", how="left")
+        base = (joined.withColumn("_rank", F.row_number().over(w)).where(F.col("_rank") == 1)
+                .drop("_rank", "_label_base"))
     else:
         base = (base.withColumn("label_path", F.lit(None).cast("string"))
                 .withColumn("label", F.lit(None).cast("string"))

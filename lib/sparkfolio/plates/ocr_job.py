@@ -77,6 +77,7 @@ def run(ctx: JobContext) -> None:
     """Read every image under ``--input``; write plates, rejects, metrics and annotated samples."""
     import time
 
+    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     from sparkfolio.plates.accuracy import accuracy_summary, attach_labels, score
@@ -99,8 +100,7 @@ def run(ctx: JobContext) -> None:
     empty = [f.path for f in files if f.size == 0]
     nonempty = [f.path for f in files if f.size > 0]
     cores = executor_cores(spark)
-    # At least one task per core (small inputs), else tasks of files_per_task images.
-    tasks = max(1, min(max(1, len(nonempty)), max(cores, math.ceil(len(nonempty) / cfg.files_per_task))))
+    tasks = task_count(len(nonempty), cores, cfg.files_per_task)
     labels = _read_labels(spark, cfg.labels) if cfg.labels else None
     started = time.perf_counter()
     with JobOutput(spark, ctx.output) as out:
@@ -112,8 +112,19 @@ def run(ctx: JobContext) -> None:
         results = images.select("path", "content").repartition(tasks).mapInPandas(ocr_batches(settings), RESULT_SCHEMA)
         if empty:
             results = results.unionByName(_empty_rows(spark, empty))
-        scored = score(attach_labels(results, labels))
-        out.write_table("plates", scored.orderBy("path"))
+        # The OCR must run once per image, and a plan that reads its output twice runs it twice
+        # (measured: a self-join in attach_labels did, every image was read twice). So it is cached
+        # and materialised first, whatever the plan below does; later jobs read the written table.
+        results = results.persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            results.count()
+            scored = score(attach_labels(results, labels))
+            # Sorted inside few files rather than with orderBy, whose range partitioning costs a
+            # sampling job and a shuffle; one file holds up to 100k rows (~20 MB), so small
+            # inputs come out as one file sorted by path.
+            out.write_table("plates", scored.coalesce(max(1, math.ceil(n / 100_000))).sortWithinPartitions("path"))
+        finally:
+            results.unpersist()
         plates = spark.read.parquet(out.path("plates"))
         wall = time.perf_counter() - started
         rejects = plates.where(F.col("error").isNotNull()).select("path", F.col("error").alias("reason"))
@@ -161,6 +172,20 @@ def _empty_rows(spark: Any, paths: list[str]) -> Any:
     from sparkfolio.plates.udf import RESULT_SCHEMA
 
     return spark.createDataFrame([PlateResult(path=p, error=EMPTY_FILE).as_dict() for p in paths], RESULT_SCHEMA)
+
+
+def task_count(files: int, cores: int, files_per_task: int) -> int:
+    """Tasks for ``files`` images: about ``files_per_task`` each, in whole waves of ``cores`` tasks.
+
+    A number of tasks that is not a multiple of the cores leaves cores idle while the last wave
+    runs (3 tasks on 2 cores: the third runs alone, the job takes 2 tasks' time for 1.5 tasks'
+    work), so it is rounded up to whole waves; never more tasks than files.
+    """
+    if files <= 0:
+        return 1
+    cores = max(1, cores)
+    waves = math.ceil(math.ceil(files / max(1, files_per_task)) / cores)
+    return max(1, min(files, waves * cores))
 
 
 def executor_cores(spark: Any) -> int:
