@@ -51,6 +51,17 @@ def test_keep_only_publishes_a_subset_even_on_error(spark, tmp_path):
     assert _entries(target) == ["metrics.json", "rejects"]
 
 
+def test_scratch_data_is_readable_during_the_job_and_never_published(spark, tmp_path):
+    target = tmp_path / "out"
+    with JobOutput(spark, str(target)) as out:
+        scratch = out.scratch_path("parsed")
+        spark.range(4).write.parquet(scratch)
+        out.write_table("evens", spark.read.parquet(scratch).filter("id % 2 = 0"))
+    assert _entries(target) == ["evens"]
+    assert sorted(r.id for r in spark.read.parquet(str(target / "evens")).collect()) == [0, 2]
+    assert _entries(tmp_path) == ["out"]
+
+
 def test_text_and_figure(spark, tmp_path):
     import matplotlib
 

@@ -51,6 +51,7 @@ class JobOutput:
         self._fs.mkdirs(self._staging)
         self._committed = False
         self._keep: set[str] | None = None
+        self._scratch: set[str] = set()
 
     # -- where things go -------------------------------------------------------------------
     @property
@@ -61,6 +62,16 @@ class JobOutput:
     def path(self, name: str) -> str:
         """The staged location of ``name`` (a table folder or a file) inside the output."""
         return self._Path(self._staging, name).toString()
+
+    def scratch_path(self, name: str) -> str:
+        """A staged location for intermediate data (e.g. parsed rows read back by later steps), never published.
+
+        It lives beside the outputs, on the same file system and under the same clean-up: deleted
+        when the output is published, and with the rest of the staging folder when the job fails.
+        """
+        entry = f"_scratch_{name}"
+        self._scratch.add(entry)
+        return self.path(entry)
 
     def final_path(self, name: str) -> str:
         """Where ``name`` will be once the output is published."""
@@ -121,6 +132,8 @@ class JobOutput:
         """Replace the final folder with the staged one; returns the final URI."""
         if self._committed:
             return self.uri
+        for entry in self._scratch:
+            self._fs.delete(self._Path(self._staging, entry), True)
         if self._keep is not None:
             for status in self._fs.listStatus(self._staging):
                 if status.getPath().getName() not in self._keep:

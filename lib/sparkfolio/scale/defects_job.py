@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
 from sparkfolio.runtime.config import config_to_dict
@@ -177,18 +177,23 @@ def run(ctx: JobContext) -> None:
     if cfg.reject_duplicates:
         typed = P.flag_duplicates(typed, cache_partitions(sum(f.size for f in files), cfg.partition_bytes,
                                                           spark.sparkContext.defaultParallelism))
-    typed = typed.persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        _analyse(ctx, cfg, typed, present, src, files, started)
-    finally:
-        typed.unpersist()
+    with JobOutput(spark, ctx.output) as out:
+        # The parsed rows are written once as Parquet inside the (unpublished) staging folder and
+        # read back by every later step, rather than cached: at 10M rows the cached blocks
+        # outgrew a 4 GB heap when read back from disk (docs/bench/tabular.md). The row totals
+        # ride along that write.
+        observation = Observation("scale_rows")
+        parsed_path = out.scratch_path("parsed")
+        typed.observe(observation, F.count(F.lit(1)).alias("rows"), F.count_if(~P.is_valid()).alias("bad")) \
+            .write.mode("overwrite").parquet(parsed_path)
+        totals = observation.get
+        _analyse(ctx, cfg, spark.read.parquet(parsed_path), int(totals["rows"]), int(totals["bad"] or 0),
+                 present, src, files, started, out)
 
 
-def _analyse(ctx: JobContext, cfg: DefectsConfig, typed: DataFrame, present: list[str], src: SRC.SourceInfo,
-             files: list[Any], started: float) -> None:
+def _analyse(ctx: JobContext, cfg: DefectsConfig, typed: DataFrame, rows: int, bad: int, present: list[str],
+             src: SRC.SourceInfo, files: list[Any], started: float, out: JobOutput) -> None:
     spark = ctx.spark
-    totals = typed.agg(F.count(F.lit(1)).alias("rows"), F.count_if(~P.is_valid()).alias("bad")).first()
-    rows, bad = int(totals["rows"]), int(totals["bad"] or 0)
     if rows == 0:
         raise InputError(f"{ctx.input}: no data rows")
     plates, rejects = P.split_valid(typed, present)
@@ -202,24 +207,23 @@ def _analyse(ctx: JobContext, cfg: DefectsConfig, typed: DataFrame, present: lis
                  "reject_reasons": {r.reason_kind: int(r.count) for r in reasons.itertuples()}},
         "config": config_to_dict(cfg),
     }
-    with JobOutput(spark, ctx.output) as out:
-        out.write_table("rejects", rejects)
-        if bad / rows > cfg.max_reject_fraction:
-            out.write_json("metrics.json", metrics)
-            out.keep_only(["rejects", "metrics.json"])
-            raise DataQualityError(
-                f"{ctx.input}: {bad} of {rows} rows rejected ({bad / rows:.1%} > max_reject_fraction "
-                f"{cfg.max_reject_fraction:.1%}); most common: {reasons.iloc[0]['reason_kind']} - see the rejects table")
-        # Keep only the typed plates cached from here on (the raw strings were for the rejects).
-        plates = plates.persist(StorageLevel.MEMORY_AND_DISK)
-        plates.count()
-        typed.unpersist()
-        try:
-            _causes(ctx, cfg, plates, present, metrics, out)
-        finally:
-            plates.unpersist()
-        metrics["seconds"] = round(time.perf_counter() - started, 1)
+    out.write_table("rejects", rejects)
+    if bad / rows > cfg.max_reject_fraction:
         out.write_json("metrics.json", metrics)
+        out.keep_only(["rejects", "metrics.json"])
+        raise DataQualityError(
+            f"{ctx.input}: {bad} of {rows} rows rejected ({bad / rows:.1%} > max_reject_fraction "
+            f"{cfg.max_reject_fraction:.1%}); most common: {reasons.iloc[0]['reason_kind']} - see the rejects table")
+    # The typed plates, written once (published as "plates", or as scratch) and read back: Parquet
+    # with column pruning serves the many small aggregations as well as a cache, at any size.
+    if cfg.write_plates:
+        plates_path = out.write_table("plates", plates)
+    else:
+        plates_path = out.scratch_path("plates")
+        plates.write.mode("overwrite").parquet(plates_path)
+    _causes(ctx, cfg, spark.read.parquet(plates_path), present, metrics, out)
+    metrics["seconds"] = round(time.perf_counter() - started, 1)
+    out.write_json("metrics.json", metrics)
     top = metrics["findings"][:3]
     ctx.report(f"scale-defects: {rows - bad} plates analysed, {bad} rejected; defect rate "
                f"{metrics['defect_rate']['rate']:.1%}; output {ctx.output}")
@@ -277,8 +281,6 @@ def _causes(ctx: JobContext, cfg: DefectsConfig, plates: DataFrame, present: lis
     metrics.update(model_out["metrics"])
 
     # -- tables, plots, report -----------------------------------------------------------------
-    if cfg.write_plates:
-        out.write_table("plates", plates)
     for name, table in (("category_rates", summary.category_rates), ("numeric_by_status", summary.numeric_by_status),
                         ("binned_rates", summary.binned_rates), ("chi_square", summary.chi_square),
                         ("findings", summary.findings), ("logit_coefficients", model_out["logit_coefficients"]),
