@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import numpy as np
 import pytest
@@ -60,6 +61,21 @@ def test_scratch_data_is_readable_during_the_job_and_never_published(spark, tmp_
     assert _entries(target) == ["evens"]
     assert sorted(r.id for r in spark.read.parquet(str(target / "evens")).collect()) == [0, 2]
     assert _entries(tmp_path) == ["out"]
+
+
+def test_folders_left_by_killed_runs_are_removed_after_a_day(spark, tmp_path):
+    stale = tmp_path / ".out._staging-0123456789ab"
+    fresh = tmp_path / ".out._staging-ba9876543210"
+    other = tmp_path / ".other._staging-0123456789ab"
+    for folder in (stale, fresh, other):
+        (folder / "t").mkdir(parents=True)
+    two_days_ago = time.time() - 2 * 24 * 3600
+    for folder in (stale, other):
+        os.utime(folder, (two_days_ago, two_days_ago))
+    with JobOutput(spark, str(tmp_path / "out")) as out:
+        out.write_json("metrics.json", {})
+    # The stale folder of this output goes; a recent one (a run in progress?) and other outputs' stay.
+    assert _entries(tmp_path) == [".other._staging-0123456789ab", ".out._staging-ba9876543210", "out"]
 
 
 def test_text_and_figure(spark, tmp_path):

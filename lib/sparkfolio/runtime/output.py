@@ -4,6 +4,8 @@ A job's output folder holds Parquet tables in named sub-folders, ``metrics.json`
 Nothing is written to the final path until the job has finished: a failed run leaves the previous
 output (or none) untouched, never a half-written one. Paths go through Hadoop's FileSystem API, so
 the same code publishes to a local disk, HDFS or an object store the cluster is configured for.
+A run that was killed cannot remove its staging folder; the next run of the same output removes
+those older than a day (:data:`STALE_AFTER_S`).
 """
 
 from __future__ import annotations
@@ -13,11 +15,15 @@ import logging
 import math
 import os
 import tempfile
+import time
 import uuid
 from datetime import date, datetime
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+#: A staging or set-aside folder older than this is left over from a killed run and removed.
+STALE_AFTER_S = 24 * 3600
 
 
 class JobOutput:
@@ -46,12 +52,28 @@ class JobOutput:
         checksummed = jvm.java.lang.Class.forName("org.apache.hadoop.fs.ChecksumFileSystem")
         self._files_fs = self._fs.getRawFileSystem() if checksummed.isInstance(self._fs) else self._fs
         parent = self.final.getParent()
+        self._remove_stale(parent)
         token = uuid.uuid4().hex[:12]
         self._staging = self._Path(parent, f".{self.final.getName()}._staging-{token}")
         self._fs.mkdirs(self._staging)
         self._committed = False
         self._keep: set[str] | None = None
         self._scratch: set[str] = set()
+
+    def _remove_stale(self, parent: Any) -> None:
+        """Delete staging and set-aside folders of this output left by runs killed over a day ago.
+
+        A run that is killed (SIGKILL, a lost driver) cannot clean up its hidden
+        ``.NAME._staging-*`` folder; nothing ever reads one, but they pile up. Younger ones are
+        kept: they may belong to a run still in progress.
+        """
+        name = self.final.getName()
+        cutoff_ms = (time.time() - STALE_AFTER_S) * 1000
+        for pattern in (f".{name}._staging-*", f".{name}._old-*"):
+            for status in self._fs.globStatus(self._Path(parent, pattern)) or []:
+                if status.getModificationTime() < cutoff_ms:
+                    log.warning("removing %s, left by a run that did not finish", status.getPath().toString())
+                    self._fs.delete(status.getPath(), True)
 
     # -- where things go -------------------------------------------------------------------
     @property
