@@ -176,4 +176,5 @@ def test_parsers_take_the_format_and_refuse_near_misses(parse, cases) -> None:
 def test_position_groups_and_empty_text() -> None:
     assert parsers.position_group(pa.array(["GK", "LCB", "CAM", "ST", None])).to_pylist() == [
         "GK", "DEF", "MID", "FWD", None]
-    assert parsers.empty_as_null(pa.array([" a ", "  ", "", None, "\tb"])).to_pylist() == ["a", None, None, None, "\tb"]
+    trimmed = parsers.trim_spaces(pa.array([" a ", "  ", "", None, "\tb"]))
+    assert parsers.empty_as_null(trimmed).to_pylist() == ["a", None, None, None, "\tb"]

@@ -104,11 +104,11 @@ def test_duplicates_keep_the_earliest_valid_row(spark, partitions):
         Row(pt_thick="26", reason="plate_no: duplicate")])
 
 
-def test_cache_partitions_follow_the_input_size():
-    from sparkfolio.scale.defects_job import cache_partitions
-    assert cache_partitions(1_300_000_000, 32 << 20, 8) == 39
-    assert cache_partitions(13_000_000, 32 << 20, 8) == 8
-    assert cache_partitions(0, 32 << 20, 2) == 2
+def test_parsed_partitions_follow_the_input_size():
+    from sparkfolio.scale.defects_job import parsed_partitions
+    assert parsed_partitions(1_300_000_000, 32 << 20, 8) == 39
+    assert parsed_partitions(13_000_000, 32 << 20, 8) == 8
+    assert parsed_partitions(0, 32 << 20, 2) == 2
 
 
 def test_upper_variant_numbers_and_steel_sub_classes(spark):

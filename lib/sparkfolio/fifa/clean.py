@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
 
 from sparkfolio.fifa import parsers, schema
 from sparkfolio.fifa.source import CORRUPT_COLUMN
@@ -118,17 +119,6 @@ SIDE_TYPES: dict[str, pa.DataType] = {
     "_dropped": pa.bool_(),
 }
 PARSED_SCHEMA = pa.schema([*PLAYER_TYPES.items(), *SIDE_TYPES.items()])
-_SPARK_TYPES = {pa.int64(): "bigint", pa.int32(): "int", pa.string(): "string", pa.bool_(): "boolean",
-                pa.float64(): "double", pa.date32(): "date"}
-ERROR_TYPE = "array<struct<column:string,raw_value:string,reason:string,drops_row:boolean>>"
-#: The parsed rows as a Spark DDL schema (for mapInArrow).
-PARSED_DDL = ", ".join(
-    [f"{name} {_SPARK_TYPES[t]}" for name, t in PLAYER_TYPES.items()]
-    + ["_source_file string", "_raw_id string", "_raw_name string", f"_errors {ERROR_TYPE}",
-       "_missing array<string>", "_dropped boolean"])
-
-#: Columns of the text batches handed to :func:`parse_batch`: ``_t0``.. per present field, then these.
-TEXT_SIDE_COLUMNS = ["_t_index", "_source_file", "_corrupt"]
 
 
 def parse_players(raw: DataFrame, header: list[str]) -> DataFrame:
@@ -165,18 +155,31 @@ def parse_players(raw: DataFrame, header: list[str]) -> DataFrame:
         for batch in batches:
             yield parse_batch(batch, sources, has_index)
 
-    return texts.mapInArrow(parse_batches, PARSED_DDL)
+    return texts.mapInArrow(parse_batches, from_arrow_schema(PARSED_SCHEMA))
 
 
-def _fill(rows: np.ndarray, n: int) -> np.ndarray:
-    """List offsets for ``n`` rows from the (sorted) row number of each list element."""
-    return np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))]).astype(np.int32)
+def _per_row(rows: list[np.ndarray], order: list[np.ndarray], n: int) -> tuple[np.ndarray, pa.Array, pa.Array]:
+    """Group list elements, given as parts of (row number, order within the row), into ``n`` rows.
+
+    Returns the sorting permutation of the concatenated elements, the sorted row numbers and the
+    list offsets of the ``n`` rows.
+    """
+    all_rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    perm = np.lexsort((np.concatenate(order), all_rows)) if rows else np.zeros(0, dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(all_rows, minlength=n))]).astype(np.int32)
+    return perm, all_rows[perm], pa.array(offsets)
+
+
+def _sorted(parts: list[pa.Array], perm: np.ndarray, dtype: pa.DataType) -> pa.Array:
+    """The concatenated ``parts`` in ``perm`` order (an empty array of ``dtype`` when there are none)."""
+    return pa.concat_arrays(parts).take(pa.array(perm)) if parts else pa.array([], dtype)
 
 
 def parse_batch(batch: pa.RecordBatch, sources: list[str], has_index: bool) -> pa.RecordBatch:
-    """Parse one batch of CSV text (``_t0``.. for ``sources``, then :data:`TEXT_SIDE_COLUMNS`) into :data:`PARSED_SCHEMA`.
+    """Parse one batch of CSV text into :data:`PARSED_SCHEMA`.
 
-    Pure: a function of the batch only, so it is unit-tested on hand-made Arrow batches.
+    The batch holds ``_t0``.. (the text of ``sources``, in order), ``_t_index``, ``_source_file``
+    and ``_corrupt`` (:func:`parse_players`). A function of the batch only, no Spark.
     """
     n = batch.num_rows
     corrupt = pc.is_valid(batch.column("_corrupt")).to_numpy(zero_copy_only=False)
@@ -196,7 +199,7 @@ def parse_batch(batch: pa.RecordBatch, sources: list[str], has_index: bool) -> p
         e_cols.append(pa.array([column] * len(rows), pa.string()))
         e_raw.append(raw.take(pa.array(rows)) if raw is not None else pa.nulls(len(rows), pa.string()))
         e_reason.append(pa.array([reason] * len(rows), pa.string()))
-        e_drops.append(np.full(len(rows), drops))
+        e_drops.append(pa.array(np.full(len(rows), drops)))
 
     for i, source in enumerate(sources):
         f = _BY_SOURCE[source]
@@ -234,7 +237,7 @@ def parse_batch(batch: pa.RecordBatch, sources: list[str], has_index: bool) -> p
         e_cols.append(pa.array([LINE_REJECT_COLUMN] * len(corrupt_rows), pa.string()))
         e_raw.append(line.take(pa.array(corrupt_rows)))
         e_reason.append(pa.array([LINE_REJECT_REASON] * len(corrupt_rows), pa.string()))
-        e_drops.append(np.ones(len(corrupt_rows), dtype=bool))
+        e_drops.append(pa.array(np.ones(len(corrupt_rows), dtype=bool)))
 
     columns: dict[str, pa.Array] = {}
     for name, dtype in PLAYER_TYPES.items():
@@ -257,27 +260,17 @@ def parse_batch(batch: pa.RecordBatch, sources: list[str], has_index: bool) -> p
     columns["_raw_id"] = texts.get("ID", pa.nulls(n, pa.string()))
     columns["_raw_name"] = texts.get("Name", pa.nulls(n, pa.string()))
 
-    rows = np.concatenate(e_rows) if e_rows else np.zeros(0, dtype=np.int64)
-    order = np.lexsort((np.concatenate(e_order), rows)) if e_rows else np.zeros(0, dtype=np.int64)
-    sorted_rows = rows[order]
-    take = pa.array(order)
+    perm, error_rows, offsets = _per_row(e_rows, e_order, n)
+    drops = _sorted(e_drops, perm, pa.bool_())
     errors = pa.StructArray.from_arrays(
-        [pa.concat_arrays(e_cols).take(take) if e_rows else pa.array([], pa.string()),
-         pa.concat_arrays(e_raw).take(take) if e_rows else pa.array([], pa.string()),
-         pa.concat_arrays(e_reason).take(take) if e_rows else pa.array([], pa.string()),
-         pa.array(np.concatenate(e_drops)[order] if e_rows else np.zeros(0, dtype=bool))],
-        fields=list(ERROR_STRUCT))
-    columns["_errors"] = pa.ListArray.from_arrays(pa.array(_fill(sorted_rows, n)), errors,
-                                                  type=SIDE_TYPES["_errors"])
+        [_sorted(e_cols, perm, pa.string()), _sorted(e_raw, perm, pa.string()), _sorted(e_reason, perm, pa.string()),
+         drops], fields=list(ERROR_STRUCT))
+    columns["_errors"] = pa.ListArray.from_arrays(offsets, errors, type=SIDE_TYPES["_errors"])
     dropped = np.zeros(n, dtype=bool)
-    if e_rows:
-        dropped[sorted_rows[np.concatenate(e_drops)[order]]] = True
+    dropped[error_rows[drops.to_numpy(zero_copy_only=False)]] = True
     columns["_dropped"] = pa.array(dropped)
-
-    m_all = np.concatenate(m_rows) if m_rows else np.zeros(0, dtype=np.int64)
-    m_sort = np.lexsort((np.concatenate(m_order), m_all)) if m_rows else np.zeros(0, dtype=np.int64)
-    names = pa.concat_arrays(m_cols).take(pa.array(m_sort)) if m_rows else pa.array([], pa.string())
-    columns["_missing"] = pa.ListArray.from_arrays(pa.array(_fill(m_all[m_sort], n)), names,
+    perm, _, offsets = _per_row(m_rows, m_order, n)
+    columns["_missing"] = pa.ListArray.from_arrays(offsets, _sorted(m_cols, perm, pa.string()),
                                                    type=SIDE_TYPES["_missing"])
     return pa.RecordBatch.from_arrays([columns[name] for name in PARSED_SCHEMA.names], schema=PARSED_SCHEMA)
 

@@ -221,13 +221,11 @@ def by_distinct(parse: Parser) -> Parser:
     return _parse
 
 
-def empty_as_null(t: pa.Array) -> pa.Array:
-    """Text trimmed of spaces (as Spark's ``trim``), with empty strings as null: a missing value."""
-    trimmed = pc.utf8_trim(t, characters=" ")
-    return _null_unless(pc.not_equal(trimmed, ""), trimmed)
-
-
 def trim_spaces(t: pa.Array) -> pa.Array:
     """Text trimmed of spaces, as Spark's ``trim`` (tabs and other whitespace are kept)."""
     return pc.utf8_trim(t, characters=" ")
 
+
+def empty_as_null(trimmed: pa.Array) -> pa.Array:
+    """Trimmed text (:func:`trim_spaces`) with empty strings as null: a missing value."""
+    return _null_unless(pc.not_equal(trimmed, ""), trimmed)

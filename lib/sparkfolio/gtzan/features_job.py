@@ -36,11 +36,11 @@ from sparkfolio.gtzan.spark_features import (
     segments_table,
     with_identity,
 )
-from sparkfolio.plates.ocr_job import executor_cores
 from sparkfolio.runtime.errors import ConfigError, DataQualityError, InputError
 from sparkfolio.runtime.inputs import list_input_files
 from sparkfolio.runtime.job import JobContext
 from sparkfolio.runtime.output import JobOutput
+from sparkfolio.runtime.session import executor_cores
 
 # Spark charges every file this much on top of its size when packing files into tasks.
 _OPEN_COST_KEY = "spark.sql.files.openCostInBytes"

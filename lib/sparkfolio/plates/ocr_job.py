@@ -19,6 +19,7 @@ from sparkfolio.runtime.errors import ConfigError, DataQualityError, InputError
 from sparkfolio.runtime.inputs import list_input_files
 from sparkfolio.runtime.job import JobContext
 from sparkfolio.runtime.output import JobOutput
+from sparkfolio.runtime.session import executor_cores
 
 log = logging.getLogger(__name__)
 
@@ -186,25 +187,6 @@ def task_count(files: int, cores: int, files_per_task: int) -> int:
     cores = max(1, cores)
     waves = math.ceil(math.ceil(files / max(1, files_per_task)) / cores)
     return max(1, min(files, waves * cores))
-
-
-def executor_cores(spark: Any) -> int:
-    """Cores that run tasks: N of ``local[N]`` (all CPUs for ``local[*]``), else executors x cores.
-
-    ``defaultParallelism`` is not it: profiles set it for shuffles, not to the core count.
-    """
-    import os
-
-    sc = spark.sparkContext
-    master = sc.master
-    m = re.match(r"local(?:-cluster)?\[(\*|\d+)", master)
-    if master == "local":
-        return 1
-    if m:
-        return (os.cpu_count() or 1) if m.group(1) == "*" else int(m.group(1))
-    per_executor = int(sc.getConf().get("spark.executor.cores", "1"))
-    executors = max(1, int(sc._jsc.sc().getExecutorIds().size()))
-    return per_executor * executors
 
 
 def _metrics(plates: Any, n: int, tasks: int, wall: float, cores: int) -> dict[str, Any]:

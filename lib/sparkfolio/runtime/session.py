@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from typing import Any
 
@@ -98,3 +99,20 @@ def _check_java() -> None:
         return
     if shutil.which("java") is None:
         raise DependencyError("Java 17+ not found: install openjdk-17-jre-headless or set JAVA_HOME (make setup does it)")
+
+
+def executor_cores(spark: Any) -> int:
+    """Cores that run tasks: N of ``local[N]`` (all CPUs for ``local[*]``), else executors x cores.
+
+    ``defaultParallelism`` is not it: profiles set it for shuffles, not to the core count.
+    """
+    sc = spark.sparkContext
+    master = sc.master
+    m = re.match(r"local(?:-cluster)?\[(\*|\d+)", master)
+    if master == "local":
+        return 1
+    if m:
+        return (os.cpu_count() or 1) if m.group(1) == "*" else int(m.group(1))
+    per_executor = int(sc.getConf().get("spark.executor.cores", "1"))
+    executors = max(1, int(sc._jsc.sc().getExecutorIds().size()))
+    return per_executor * executors

@@ -107,7 +107,7 @@ class DefectsConfig:
     write_plates: bool = True
     head_bytes: int = 65536
     partition_bytes: int = field(default=32 << 20, metadata={
-        "help": "CSV bytes per partition of the parsed rows (more, smaller cached blocks for large inputs)"})
+        "help": "CSV bytes per partition of the parsed rows after the duplicate check"})
 
 
 def _check(cfg: DefectsConfig) -> None:
@@ -145,11 +145,11 @@ def data_files(files: list[Any]) -> list[Any]:
     return csv or files
 
 
-def cache_partitions(input_bytes: int, partition_bytes: int, minimum: int) -> int:
+def parsed_partitions(input_bytes: int, partition_bytes: int, minimum: int) -> int:
     """Partitions for the parsed rows: one per ``partition_bytes`` of CSV, at least ``minimum``.
 
-    The parsed rows (typed values plus the raw strings kept for the rejects) are cached and
-    scanned several times; a cached block must stay far below the executor heap.
+    The duplicate check shuffles every parsed row (typed values plus the raw strings kept for the
+    rejects); a fixed shuffle width would make each sort and each written file grow with the input.
     """
     return max(minimum, -(-input_bytes // max(1, partition_bytes)))
 
@@ -175,7 +175,7 @@ def run(ctx: JobContext) -> None:
     typed = P.canonicalize(P.rename_to_canonical(raw, src.columns), present, cfg.labels, cfg.timestamp_format,
                            cfg.valid_ranges, cfg.steel_kind_major_class, cfg.steel_kind_classes)
     if cfg.reject_duplicates:
-        typed = P.flag_duplicates(typed, cache_partitions(sum(f.size for f in files), cfg.partition_bytes,
+        typed = P.flag_duplicates(typed, parsed_partitions(sum(f.size for f in files), cfg.partition_bytes,
                                                           spark.sparkContext.defaultParallelism))
     with JobOutput(spark, ctx.output) as out:
         # The parsed rows are written once as Parquet inside the (unpublished) staging folder and
