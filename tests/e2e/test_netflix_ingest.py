@@ -228,7 +228,7 @@ def test_generated_training_set_layout_round_trip(spark, run_job, tmp_path) -> N
 def test_distinct_customers_fall_back_to_spark_beyond_the_bitmap_range(spark, tmp_path) -> None:
     from sparkfolio.netflix.bitmaps import MAX_BITMAP_ID
     from sparkfolio.netflix.ingest_job import count_customers
-    from sparkfolio.netflix.splits import Split
+    from sparkfolio.runtime.byteranges import Split
 
     path = str(tmp_path / "ratings")
     rows = [(1, 7, 3, date(2005, 1, 1)), (1, MAX_BITMAP_ID + 5, 4, date(2005, 1, 2)), (2, 7, 5, date(2005, 1, 3))]

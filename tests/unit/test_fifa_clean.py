@@ -1,15 +1,19 @@
-"""Cleaning the FIFA 19 text columns with Spark built-ins: typed values, rejects with reasons, header checks."""
+"""Cleaning the FIFA 19 text columns: typed values, rejects with reasons, quality counts, header checks."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import replace
 
 import pytest
 import pyarrow as pa
 from pyspark.testing import assertDataFrameEqual
 
-from sparkfolio.fifa import clean, parsers, schema, source
+from sparkfolio.fifa import parsers, schema, source
+from sparkfolio.fifa.report_job import write_players_and_rejects
 from sparkfolio.runtime.errors import ConfigError, InputError
+from sparkfolio.runtime.output import JobOutput
 
 HEADER = ",".join(schema.KAGGLE_COLUMNS)
 
@@ -37,8 +41,23 @@ def _csv(tmp_path, rows: list[list[str]], name: str = "data.csv") -> str:
     return str(path)
 
 
+def players_pass(spark, path: str, out: str, split_size_mb: float | None = None, multi_line: bool = False):
+    """fifa-report's players pass over ``path``: the written ``players`` and ``rejects`` and the quality summary.
+
+    ``split_size_mb=None`` reads each file in one split.
+    """
+    csv_input = source.plan_input(spark, path, "UTF-8", multi_line, split_size_mb or 64.0)
+    if split_size_mb is None:
+        last = {s.file_index: s for s in csv_input.splits}  # the last split of a file ends at its size
+        whole = [replace(s, split_id=i, start=0) for i, s in enumerate(last.values())]
+        csv_input = replace(csv_input, splits=whole, split_bytes=max(s.end for s in whole))
+    with JobOutput(spark, out) as o:
+        quality = write_players_and_rejects(spark, o, csv_input, "UTF-8", multi_line)
+    return spark.read.parquet(f"{out}/players"), spark.read.parquet(f"{out}/rejects"), quality
+
+
 @pytest.fixture(scope="module")
-def parsed(spark, tmp_path_factory):
+def passed(spark, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("fifa_clean")
     rows = [
         _row(),
@@ -56,12 +75,12 @@ def parsed(spark, tmp_path_factory):
     path = _csv(tmp, rows)
     with open(path, "a", encoding="utf-8") as f:
         f.write("5,6,too,few,fields\n")
-    raw, header = source.read_players_csv(spark, path)
-    return clean.parse_players(raw, header).cache()
+    return players_pass(spark, path, str(tmp / "out"))
 
 
-def test_players_are_typed_and_bad_values_nulled(parsed) -> None:
-    got = clean.players(parsed).select(
+def test_players_are_typed_and_bad_values_nulled(passed) -> None:
+    players, _, _ = passed
+    got = players.select(
         "row_index", "player_id", "name", "overall", "club", "value_eur", "wage_eur", "release_clause_eur",
         "work_rate_attack", "work_rate_defence", "real_face", "position", "position_group", "joined", "contract_until",
         "height_cm", "weight_kg", "rating_ls", "position_rating_bonus", "crossing", "loaned_from")
@@ -77,11 +96,15 @@ def test_players_are_typed_and_bad_values_nulled(parsed) -> None:
         (None, 8, "L. Messi", 94, "FC Barcelona", 110_500_000, 565_000, 226_500_000, "Medium", "Medium", True, "RF",
          "FWD", dt.date(2004, 7, 1), 2021, 170.2, 72.1, 88, 2, 80, None),
     ]
-    assertDataFrameEqual(got, parsed.sparkSession.createDataFrame(expected, got.schema), checkRowOrder=False, atol=1e-9)
+    assertDataFrameEqual(got, got.sparkSession.createDataFrame(expected, got.schema), checkRowOrder=False, atol=1e-9)
 
 
-def test_rejects_name_column_value_and_reason(parsed) -> None:
-    got = clean.rejects(parsed).drop("source_file")
+def test_rejects_name_column_value_and_reason(passed) -> None:
+    _, rejects, _ = passed
+    # The file's URI as Spark's _metadata.file_path gives it.
+    assert [re.fullmatch(r"file:/\S+/fifa_clean\d*/data\.csv", r[0]) is not None
+            for r in rejects.select("source_file").distinct().collect()] == [True]
+    got = rejects.drop("source_file")
     expected = [
         (1, 20801, 'C. "CR7" Ronaldo', "Value", "€1.2B", "not a euro amount like €110.5M, €565K or €0", False),
         (1, 20801, 'C. "CR7" Ronaldo', "Joined", "Feb 30, 2019", "not a date like 'Jul 1, 2004'", False),
@@ -91,11 +114,11 @@ def test_rejects_name_column_value_and_reason(parsed) -> None:
         (5, 6, "too", "(line)", "5,6,too,few,fields", "malformed CSV line: its field count differs from the header", True),
         (None, 8, "L. Messi", "(index)", "7b", "not a whole-number row index", False),
     ]
-    assertDataFrameEqual(got, parsed.sparkSession.createDataFrame(expected, got.schema), checkRowOrder=False)
+    assertDataFrameEqual(got, got.sparkSession.createDataFrame(expected, got.schema), checkRowOrder=False)
 
 
-def test_quality_summary_counts(parsed) -> None:
-    q = clean.quality_summary(parsed, list(schema.KAGGLE_COLUMNS))
+def test_quality_summary_counts(passed) -> None:
+    _, _, q = passed
     assert (q["rows_read"], q["rows_dropped"], q["rows_kept"], q["values_rejected"]) == (8, 3, 5, 7)
     assert q["rows_with_rejects"] == 5
     assert q["missing_by_column"]["Club"] == 1 and q["missing_by_column"]["Position"] == 1
@@ -122,11 +145,20 @@ def test_header_checks_name_the_column_and_the_layout() -> None:
 
 def test_unknown_encoding_and_empty_input(spark, tmp_path) -> None:
     with pytest.raises(ConfigError, match="'utf-99' is not a known text encoding"):
-        source.check_encoding(spark, "utf-99")
+        source.check_encoding("utf-99")
+    with pytest.raises(ConfigError, match="'rot13' is not a known text encoding"):
+        source.check_encoding("rot13")  # a codec, but not one of bytes and text
+    with pytest.raises(ConfigError, match="'UTF-16' does not write line breaks, commas and quotes as ASCII bytes"):
+        source.check_encoding("UTF-16")
+    assert source.check_encoding("cp1252") == "cp1252"
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     with pytest.raises(InputError, match="the input is empty"):
-        source.read_players_csv(spark, str(empty))
+        source.plan_input(spark, str(empty))
+    blank_first = tmp_path / "blank_first.csv"
+    blank_first.write_text("\n" + HEADER + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no header line found"):
+        source.plan_input(spark, str(blank_first))
 
 
 # Each parser on the values it must take and the near misses it must refuse.

@@ -13,8 +13,9 @@ from sparkfolio.netflix.files import classify, layout_of
 from sparkfolio.netflix.ingest_job import first_line_numbers
 from sparkfolio.netflix.parse import (BAD_DATE, BAD_HEADER, BEFORE_HEADER, EMPTY_LINE, FIELD_COUNT, NO_MOVIE,
                                       NON_NUMERIC, RATING_RANGE, UNDER_BAD_HEADER, parse_block)
-from sparkfolio.netflix.splits import first_line_start, header_before, owned_chunks, plan_splits, stream_chunks
+from sparkfolio.netflix.splits import header_before
 from sparkfolio.netflix.titles import parse_titles_block
+from sparkfolio.runtime.byteranges import first_line_start, owned_chunks, plan_splits, stream_chunks
 from tests.conftest import shared_data
 
 
@@ -192,7 +193,7 @@ def test_real_movie_file_parses_exactly() -> None:
 
 
 def test_split_size_gives_every_core_work_but_respects_small_settings() -> None:
-    from sparkfolio.netflix.ingest_job import split_size
+    from sparkfolio.runtime.byteranges import split_size
 
     mb = 1024 * 1024
     assert split_size(64.0, 62 * mb, 8) == -(-62 * mb // 8)   # one 62 MB file -> 8 splits on 8 cores
@@ -246,7 +247,7 @@ def test_conf_yaml_mirrors_the_config_defaults() -> None:
 
 
 def test_pack_splits_groups_small_files_and_keeps_big_splits_alone() -> None:
-    from sparkfolio.netflix.splits import pack_splits
+    from sparkfolio.runtime.byteranges import pack_splits
 
     small = [("mv_%d" % i, 1000, "ratings", None) for i in range(10)]
     splits = plan_splits([("big", 10_000, "ratings", None), *small], 6400)

@@ -1,8 +1,11 @@
 """Turn the text columns of the FIFA 19 CSV into a typed ``players`` table and a ``rejects`` table.
 
-Spark reads the CSV (every field as text, malformed lines kept in a corrupt-record column) and
-the values are parsed on the executors, batch by batch, in ``mapInArrow`` with the vectorised
-parsers of :mod:`sparkfolio.fifa.parsers` (see there why not Spark column expressions).
+The Spark tasks of the players pass read the CSV text (:mod:`sparkfolio.fifa.source`: every field
+as text, malformed lines kept as corrupt text) and parse it block by block with
+:func:`parse_rows`, the one parsing code path: the vectorised parsers of
+:mod:`sparkfolio.fifa.parsers` (see there why not Spark column expressions) over Arrow arrays.
+:func:`kept_players`, :func:`reject_rows` and :func:`quality_counts` then give what the task
+writes and the counters it returns; the driver adds those up (:func:`quality_from_totals`).
 
 Rules for what happens to a value:
 
@@ -16,18 +19,15 @@ Rules for what happens to a value:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyspark.sql import Column, DataFrame
-from pyspark.sql import functions as F
-from pyspark.sql.pandas.types import from_arrow_schema
 
 from sparkfolio.fifa import parsers, schema
-from sparkfolio.fifa.source import CORRUPT_COLUMN
 
 #: Key columns: without them a row cannot be aggregated, so a bad value drops the row.
 KEY_COLUMNS = ("ID", "Name", "Age", "Nationality", "Overall", "Potential")
@@ -108,6 +108,12 @@ PLAYER_TYPES: dict[str, pa.DataType] = {
 }
 #: The cleaned table's columns, in order.
 PLAYER_COLUMNS: list[str] = list(PLAYER_TYPES)
+PLAYERS_SCHEMA = pa.schema(list(PLAYER_TYPES.items()))
+#: The ``rejects`` table: one row per bad value or malformed line.
+REJECTS_SCHEMA = pa.schema([
+    ("source_file", pa.string()), ("row_index", pa.int64()), ("player_id", pa.int64()), ("name", pa.string()),
+    ("column", pa.string()), ("raw_value", pa.string()), ("reason", pa.string()), ("row_dropped", pa.bool_()),
+])
 
 ERROR_STRUCT = pa.struct([("column", pa.string()), ("raw_value", pa.string()), ("reason", pa.string()),
                           ("drops_row", pa.bool_())])
@@ -121,41 +127,37 @@ SIDE_TYPES: dict[str, pa.DataType] = {
 PARSED_SCHEMA = pa.schema([*PLAYER_TYPES.items(), *SIDE_TYPES.items()])
 
 
-def parse_players(raw: DataFrame, header: list[str]) -> DataFrame:
-    """Typed columns of every CSV row, with its problems listed beside it.
+def parse_rows(fields: list[pa.Array], corrupt: pa.Array, header: list[str], source_file: str) -> pa.RecordBatch:
+    """Typed columns of a block of CSV rows, with each row's problems listed beside it.
 
     Parameters
     ----------
-    raw:
-        The CSV as text columns (:func:`sparkfolio.fifa.source.read_players_csv`).
+    fields:
+        The text of the rows, one string array per header column (:data:`sparkfolio.fifa.source.Rows`).
+    corrupt:
+        The raw text of each malformed line (its field count differs from the header), null elsewhere.
     header:
         The file's normalised header (the index column as ``""``).
+    source_file:
+        The file's URI, as ``source_file`` in ``rejects``.
 
     Returns
     -------
-    DataFrame
-        :data:`PLAYER_COLUMNS` plus ``_source_file``, ``_raw_id``, ``_raw_name``, ``_errors``
-        (array of column / raw value / reason / drops_row), ``_missing`` (names of the empty
-        columns) and ``_dropped``.
+    pa.RecordBatch
+        :data:`PARSED_SCHEMA`: :data:`PLAYER_COLUMNS` plus ``_source_file``, ``_raw_id``,
+        ``_raw_name``, ``_errors`` (list of column / raw value / reason / drops_row), ``_missing``
+        (names of the empty columns) and ``_dropped``.
     """
-    present = set(header)
-    spark_names = list(raw.columns)
-    # The index column is the first column when its header cell is empty (Spark calls it _c0).
-    index_col = spark_names[0] if header and header[0] == schema.INDEX_COLUMN else None
-    sources = [f.source for f in FIELDS if f.source in present]
-    texts = raw.select(
-        *[F.col(f"`{s}`").alias(f"_t{i}") for i, s in enumerate(sources)],
-        (F.col(f"`{index_col}`") if index_col else F.lit(None).cast("string")).alias("_t_index"),
-        F.col("_metadata.file_path").alias("_source_file"),
-        F.col(CORRUPT_COLUMN).alias("_corrupt"),
-    )
-    has_index = index_col is not None  # plain values only in the closure sent to the executors
-
-    def parse_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            yield parse_batch(batch, sources, has_index)
-
-    return texts.mapInArrow(parse_batches, from_arrow_schema(PARSED_SCHEMA))
+    sources = quality_columns(header)
+    n = len(corrupt)
+    # The index column is the first column when its header cell is empty.
+    has_index = bool(header) and header[0] == schema.INDEX_COLUMN
+    texts = [fields[header.index(s)] for s in sources]
+    texts.append(fields[0] if has_index else pa.nulls(n, pa.string()))
+    texts.append(pa.repeat(pa.scalar(source_file, pa.string()), n))
+    texts.append(corrupt)
+    names = [f"_t{i}" for i in range(len(sources))] + ["_t_index", "_source_file", "_corrupt"]
+    return parse_batch(pa.RecordBatch.from_arrays(texts, names=names), sources, has_index)
 
 
 def _per_row(rows: list[np.ndarray], order: list[np.ndarray], n: int) -> tuple[np.ndarray, pa.Array, pa.Array]:
@@ -179,7 +181,7 @@ def parse_batch(batch: pa.RecordBatch, sources: list[str], has_index: bool) -> p
     """Parse one batch of CSV text into :data:`PARSED_SCHEMA`.
 
     The batch holds ``_t0``.. (the text of ``sources``, in order), ``_t_index``, ``_source_file``
-    and ``_corrupt`` (:func:`parse_players`). A function of the batch only, no Spark.
+    and ``_corrupt`` (as :func:`parse_rows` lays them out). A function of the batch only, no Spark.
     """
     n = batch.num_rows
     corrupt = pc.is_valid(batch.column("_corrupt")).to_numpy(zero_copy_only=False)
@@ -275,44 +277,70 @@ def parse_batch(batch: pa.RecordBatch, sources: list[str], has_index: bool) -> p
     return pa.RecordBatch.from_arrays([columns[name] for name in PARSED_SCHEMA.names], schema=PARSED_SCHEMA)
 
 
-def players(parsed: DataFrame) -> DataFrame:
-    """The cleaned players: every row that was not dropped, :data:`PLAYER_COLUMNS` only."""
-    return parsed.filter(~F.col("_dropped")).select(*PLAYER_COLUMNS)
+def kept_players(parsed: pa.RecordBatch) -> pa.RecordBatch:
+    """The cleaned players of a parsed batch: every row that was not dropped, :data:`PLAYER_COLUMNS` only."""
+    return parsed.filter(pc.invert(parsed.column("_dropped"))).select(PLAYER_COLUMNS)
 
 
-def rejects(parsed: DataFrame) -> DataFrame:
-    """One row per bad value or malformed line: where it was, what it was and why it was rejected."""
-    return (
-        parsed.filter(F.size("_errors") > 0)
-        .select("_source_file", "row_index", "_raw_id", "_raw_name", "_dropped", F.explode("_errors").alias("e"))
-        .select(
-            F.col("_source_file").alias("source_file"),
-            "row_index",
-            F.col("_raw_id").try_cast("long").alias("player_id"),
-            F.col("_raw_name").alias("name"),
-            F.col("e.column").alias("column"),
-            F.col("e.raw_value").alias("raw_value"),
-            F.col("e.reason").alias("reason"),
-            F.col("_dropped").alias("row_dropped"),
-        )
-    )
+def reject_rows(parsed: pa.RecordBatch) -> pa.RecordBatch:
+    """One row per bad value or malformed line of a parsed batch (:data:`REJECTS_SCHEMA`): where, what and why."""
+    errors = parsed.column("_errors")
+    rows = pc.list_parent_indices(errors)
+    e = errors.flatten()
+
+    def per_error(name: str) -> pa.Array:
+        return parsed.column(name).take(rows)
+
+    return pa.RecordBatch.from_arrays(
+        [per_error("_source_file"), per_error("row_index"), _spark_long(per_error("_raw_id")), per_error("_raw_name"),
+         e.field("column"), e.field("raw_value"), e.field("reason"), per_error("_dropped")], schema=REJECTS_SCHEMA)
 
 
-def quality_aggregates(columns: list[str]) -> list[Column]:
-    """Aggregate expressions over ``parsed`` giving the row totals and the empty values per column.
+_LONG_TEXT = re.compile(r"([+-]?)0*([0-9]+)")
+_CAST_TRIMMED = "".join(chr(c) for c in [*range(0x21), *range(0x7F, 0xA0)])
 
-    Plain aggregates (no grouping), so they ride along the pass that writes ``players`` as a Spark
-    ``Observation`` instead of costing a parse of their own (measured: no visible cost at 100k
-    rows). ``columns`` are the CSV's header names; the count of empty values of the i-th is
-    ``_missing_<i>``.
+
+def _spark_long(text: pa.Array) -> pa.Array:
+    """``text`` as Spark's ``try_cast(... as long)`` reads it, for the few reject rows.
+
+    Surrounding blanks and control characters are ignored; an optional sign and digits only;
+    null beyond the long range.
     """
-    return [
-        F.count(F.lit(1)).alias("rows_read"),
-        F.count_if(F.col("_dropped")).alias("rows_dropped"),
-        F.count_if(F.size("_errors") > 0).alias("rows_with_rejects"),
-        F.coalesce(F.sum(F.size("_errors")), F.lit(0)).cast("long").alias("values_rejected"),
-        *[F.count_if(F.array_contains("_missing", c)).alias(f"_missing_{i}") for i, c in enumerate(columns)],
-    ]
+    out: list[int | None] = []
+    for t in text.to_pylist():
+        m = _LONG_TEXT.fullmatch((t or "").strip(_CAST_TRIMMED))
+        n = int(m.group(1) + m.group(2)) if m and len(m.group(2)) <= 19 else None
+        out.append(n if n is not None and -(1 << 63) <= n < (1 << 63) else None)
+    return pa.array(out, pa.int64())
+
+
+#: The row totals of :func:`quality_counts`, before the empty values per column.
+ROW_COUNTERS = ["rows_read", "rows_dropped", "rows_with_rejects", "values_rejected"]
+
+
+def quality_counts(parsed: pa.RecordBatch, columns: list[str]) -> np.ndarray:
+    """Row totals (:data:`ROW_COUNTERS`) and the empty values of each of ``columns`` in a parsed batch.
+
+    A task adds these up over its batches and returns them; the driver adds up the tasks'
+    (:func:`totals_of`). ``columns`` are the CSV's header names (:func:`quality_columns`).
+    """
+    errors = pc.list_value_length(parsed.column("_errors"))
+    missing = pc.value_counts(parsed.column("_missing").flatten())
+    by_column = dict(zip(missing.field("values").to_pylist(), missing.field("counts").to_pylist()))
+    return np.array([
+        parsed.num_rows,
+        pc.sum(parsed.column("_dropped").cast(pa.int64())).as_py() or 0,
+        pc.sum(pc.greater(errors, 0).cast(pa.int64())).as_py() or 0,
+        pc.sum(errors).as_py() or 0,
+        *[by_column.get(c, 0) for c in columns],
+    ], dtype=np.int64)
+
+
+def totals_of(counts: np.ndarray, columns: list[str]) -> dict[str, Any]:
+    """The summed :func:`quality_counts` as a dict: each of :data:`ROW_COUNTERS`, and ``missing`` per column."""
+    totals: dict[str, Any] = {k: int(v) for k, v in zip(ROW_COUNTERS, counts)}
+    totals["missing"] = dict(zip(columns, (int(v) for v in counts[len(ROW_COUNTERS):])))
+    return totals
 
 
 def quality_columns(header: list[str]) -> list[str]:
@@ -321,42 +349,29 @@ def quality_columns(header: list[str]) -> list[str]:
     return [f.source for f in FIELDS if f.source in present]
 
 
-def reject_counts(rejects_df: DataFrame) -> list[Any]:
+def reject_counts(rejects_df: Any) -> list[Any]:
     """Rejected values per (column, reason) of a ``rejects`` table: one small grouped count."""
     return rejects_df.groupBy("column", "reason").count().collect()
 
 
-def quality_from_totals(totals: dict[str, Any], columns: list[str], reject_rows: list[Any]) -> dict[str, Any]:
-    """The quality summary from the :func:`quality_aggregates` values over ``columns`` and the reject counts.
+def quality_from_totals(totals: dict[str, Any], reject_rows: list[Any]) -> dict[str, Any]:
+    """The quality summary from the summed counters (:func:`totals_of`) and the reject counts.
 
     Whether a reject drops its row follows from its column (key columns and malformed lines do).
     """
-    rows_read = int(totals["rows_read"] or 0)
-    rows_dropped = int(totals["rows_dropped"] or 0)
+    rows_read = totals["rows_read"]
+    rows_dropped = totals["rows_dropped"]
     drops = set(KEY_COLUMNS) | {LINE_REJECT_COLUMN}
     return {
         "rows_read": rows_read,
         "rows_dropped": rows_dropped,
         "rows_kept": rows_read - rows_dropped,
-        "rows_with_rejects": int(totals["rows_with_rejects"] or 0),
-        "values_rejected": int(totals["values_rejected"] or 0),
-        "missing_by_column": dict(sorted((c, int(totals[f"_missing_{i}"])) for i, c in enumerate(columns)
-                                         if totals[f"_missing_{i}"])),
+        "rows_with_rejects": totals["rows_with_rejects"],
+        "values_rejected": totals["values_rejected"],
+        "missing_by_column": dict(sorted((c, n) for c, n in totals["missing"].items() if n)),
         "rejects_by_column": _nested_counts(reject_rows),
         "drop_reasons": _nested_counts([r for r in reject_rows if r["column"] in drops]),
     }
-
-
-def quality_summary(parsed: DataFrame, header: list[str]) -> dict[str, Any]:
-    """Rows read, kept and dropped, and per column the missing and rejected value counts.
-
-    One aggregation pass over ``parsed`` plus a grouped count of the rejects; only tens of numbers
-    reach the driver. The job gets the totals from its players pass instead (see
-    :func:`quality_aggregates`); this is the stand-alone form.
-    """
-    columns = quality_columns(header)
-    totals = parsed.agg(*quality_aggregates(columns)).first().asDict()
-    return quality_from_totals(totals, columns, reject_counts(rejects(parsed)))
 
 
 def _nested_counts(rows: list[Any]) -> dict[str, dict[str, int]]:

@@ -3,22 +3,33 @@
 Reads the Kaggle ``data.csv`` (or generated files in the same format, a folder or a glob), writes
 the cleaned ``players`` and the ``rejects`` tables, the aggregate tables (per nation, club,
 position group, age...), ``metrics.json``, seaborn PNGs, offline plotly pages and ``report.html``.
-All aggregation runs in Spark; the driver only receives the small aggregated tables.
+
+The players pass: the driver lists the files, checks the header and cuts the files into
+byte-range splits (:func:`sparkfolio.fifa.source.plan_input`); Spark tasks read their splits
+themselves, parse the text in Arrow and write the ``players`` and ``rejects`` Parquet parts
+straight into the staged output (:mod:`sparkfolio.fifa.players_tasks`), returning one row of
+counters each, from which the driver builds the quality summary. All aggregation then runs in
+Spark over the written ``players``; the driver only receives the small aggregated tables.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from pyspark.sql import DataFrame, Observation
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
 
-from sparkfolio.fifa import aggregate, clean, compare, geo, html_report, interactive, plots
-from sparkfolio.fifa.source import read_players_csv
-from sparkfolio.runtime.errors import DataQualityError, InputError
+from sparkfolio.fifa import aggregate, clean, compare, geo, html_report, interactive, plots, players_tasks
+from sparkfolio.fifa.source import CsvInput, plan_input
+from sparkfolio.runtime.byteranges import pack_splits
+from sparkfolio.runtime.errors import ConfigError, DataQualityError, InputError
 from sparkfolio.runtime.job import JobContext
 from sparkfolio.runtime.output import JobOutput
 
@@ -31,6 +42,7 @@ class ReportConfig:
 
     encoding: str = field(default="UTF-8", metadata={"help": "text encoding of the CSV (the Kaggle file is UTF-8 with a BOM)"})
     multi_line: bool = field(default=False, metadata={"help": "allow line breaks inside quoted fields (makes each file one task)"})
+    split_size_mb: float = field(default=64.0, metadata={"help": "bytes per parallel split of an uncompressed file"})
     min_nation_players: int = field(default=100, metadata={"help": "nations with fewer players are left out of by_nation"})
     plot_nations: int = field(default=12, metadata={"help": "nations with most players in the box plot"})
     reference_nation: str = field(default="England", metadata={"help": "the nation the seed observation is about"})
@@ -53,42 +65,60 @@ TABLES = ["players", "rejects", "by_nation", "nation_overall_hist", "nation_map"
 def run(ctx: JobContext) -> None:
     """Clean, aggregate, test, plot and publish (see the module docstring)."""
     cfg: ReportConfig = ctx.config
+    _check(cfg)
     spark = ctx.spark
-    raw, header = read_players_csv(spark, ctx.input, cfg.encoding, cfg.multi_line)
-    parsed = clean.parse_players(raw, header)
+    t0 = time.perf_counter()
+    csv_input = plan_input(spark, ctx.input, cfg.encoding, cfg.multi_line, cfg.split_size_mb)
     with JobOutput(spark, ctx.output) as out:
         metrics: dict[str, Any] = {"input": ctx.input, "config": asdict(cfg)}
-        quality = _write_players_and_rejects(out, parsed, clean.quality_columns(header))
+        quality = write_players_and_rejects(spark, out, csv_input, cfg.encoding, cfg.multi_line)
         metrics["quality"] = quality
+        # Wall-clock seconds of the job's two parts (the session start not included).
+        metrics["seconds"] = {"players_pass": round(time.perf_counter() - t0, 3)}
         if quality["rows_read"] == 0:
             raise InputError(f"{ctx.input}: the file has a header but no player rows")
         _check_quality(out, quality, cfg, ctx.input, metrics)
         players = spark.read.parquet(out.path("players"))
-        _analyse(ctx, cfg, out, players, metrics)
+        _analyse(ctx, cfg, out, players, metrics, t0)
 
 
-def _write_players_and_rejects(out: JobOutput, parsed: DataFrame, columns: list[str]) -> dict[str, Any]:
-    """Write ``players`` and ``rejects`` and return the quality summary, parsing the CSV as few times as possible.
+def _check(cfg: ReportConfig) -> None:
+    if cfg.split_size_mb <= 0:
+        raise ConfigError(f"split_size_mb must be positive, got {cfg.split_size_mb}")
 
-    Parsing the 89 text columns is by far the costliest step, so it runs once, in the pass that
-    writes ``players``; the row totals and the empty values per column ride along that pass as an
-    ``Observation`` (no cache of every parsed row, no scans of one). Only when that pass saw a bad
-    value is the text parsed a second time, for the ``rejects`` table; clean input (the real file,
-    generated benchmarks) has none and gets an empty ``rejects`` table of the same schema.
+
+def write_players_and_rejects(spark: Any, out: JobOutput, csv_input: CsvInput, encoding: str,
+                              multi_line: bool) -> dict[str, Any]:
+    """The players pass: parse every split in Spark tasks that write ``players`` and ``rejects``; return the quality summary.
+
+    Parsing the 89 text columns is by far the costliest step, so each row is read and parsed
+    once, in the task that owns its line; the tasks write their Parquet parts themselves and
+    return only counters (rows, drops, rejects, empty values per column), so nothing that grows
+    with the data reaches the driver. A table no task wrote rows to gets an empty table of its
+    schema; the rejects per column and reason are one grouped count of the written ``rejects``.
     """
-    spark = parsed.sparkSession
-    observation = Observation("fifa_quality")
-    out.write_table("players", clean.players(parsed.observe(observation, *clean.quality_aggregates(columns))))
-    totals = dict(observation.get)
-    rejects_df = clean.rejects(parsed)
-    values_rejected = int(totals.get("values_rejected") or 0)
-    if values_rejected:
-        out.write_table("rejects", rejects_df.coalesce(max(1, min(8, values_rejected // 100000 + 1))))
+    header = list(csv_input.header)
+    columns = clean.quality_columns(header)
+    fn = functools.partial(players_tasks.parse_splits, header=header, encoding=encoding, multi_line=multi_line,
+                           players_uri=out.path("players"), rejects_uri=out.path("rejects"))
+    uris = csv_input.source_files
+    bins = [[(s.split_id, s.path, uris[s.file_index], s.compression, s.start, s.end) for s in b]
+            for b in pack_splits(csv_input.splits, csv_input.split_bytes)]
+    # parallelize with as many slices as bins puts each bin in its own partition: one task each.
+    tasks = spark.createDataFrame(spark.sparkContext.parallelize(bins, len(bins)).flatMap(lambda rows: rows),
+                                  players_tasks.SPLITS_DDL)
+    counts = np.zeros(len(clean.ROW_COUNTERS) + len(columns), np.int64)
+    for row in tasks.mapInArrow(fn, players_tasks.COUNTS_DDL).collect():
+        counts += np.asarray(row["counts"], np.int64)
+    totals = clean.totals_of(counts, columns)
+    if totals["rows_read"] == totals["rows_dropped"]:
+        out.write_table("players", spark.createDataFrame([], from_arrow_schema(clean.PLAYERS_SCHEMA)).coalesce(1))
+    if totals["values_rejected"]:
         reject_rows = clean.reject_counts(spark.read.parquet(out.path("rejects")))
     else:
-        out.write_table("rejects", spark.createDataFrame([], rejects_df.schema).coalesce(1))
+        out.write_table("rejects", spark.createDataFrame([], from_arrow_schema(clean.REJECTS_SCHEMA)).coalesce(1))
         reject_rows = []
-    return clean.quality_from_totals(totals, columns, reject_rows)
+    return clean.quality_from_totals(totals, reject_rows)
 
 
 def _check_quality(out: JobOutput, quality: dict[str, Any], cfg: ReportConfig, where: str, metrics: dict[str, Any]) -> None:
@@ -135,7 +165,8 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
 
-def _analyse(ctx: JobContext, cfg: ReportConfig, out: JobOutput, players: DataFrame, metrics: dict[str, Any]) -> None:
+def _analyse(ctx: JobContext, cfg: ReportConfig, out: JobOutput, players: DataFrame, metrics: dict[str, Any],
+             started: float) -> None:
     spark = ctx.spark
     players_n = metrics["quality"]["rows_kept"]
 
@@ -230,6 +261,10 @@ def _analyse(ctx: JobContext, cfg: ReportConfig, out: JobOutput, players: DataFr
                 f"{totals['value_zero']:,} valued €0 not drawn on the log axis)"))
     out.write_text("nation_map.html", interactive.nation_map_html(countries, "Mean Overall by nation (FIFA 19)"))
     out.write_text("report.html", html_report.render(metrics, images, pages))
+    seconds = metrics["seconds"]
+    seconds["total"] = round(time.perf_counter() - started, 3)
+    seconds["analysis"] = round(seconds["total"] - seconds["players_pass"], 3)
+    log.info("players pass %.1f s, analysis %.1f s", seconds["players_pass"], seconds["analysis"])
     out.write_json("metrics.json", metrics)
 
     q = metrics["quality"]

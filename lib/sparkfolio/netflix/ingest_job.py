@@ -19,13 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from sparkfolio.netflix import fsio
 from sparkfolio.netflix.bitmaps import union_count
 from sparkfolio.netflix.files import classify, layout_of
 from sparkfolio.netflix.ingest_tasks import (REJECTS_DDL, SPLITS_DDL, STATS_DDL, TABLE_OF_KIND, arrow_schemas,
                                              parse_splits, reject_rows)
 from sparkfolio.netflix.parse import HIST_FIRST_YEAR, N_MONTHS, REASONS
-from sparkfolio.netflix.splits import Split, pack_splits, plan_splits
+from sparkfolio.runtime import fsio
+from sparkfolio.runtime.byteranges import Split, pack_splits, plan_splits, split_size
 from sparkfolio.runtime.errors import ConfigError, DataQualityError, InputError
 from sparkfolio.runtime.inputs import InputFile, list_input_files
 from sparkfolio.runtime.job import JobContext
@@ -158,18 +158,6 @@ def _local(uri: str) -> str:
     if path.startswith("//"):
         path = "/" + path.lstrip("/")
     return path
-
-
-def split_size(split_size_mb: float, splittable_bytes: int, parallelism: int) -> int:
-    """Bytes per split: ``split_size_mb``, but small enough to give every core work.
-
-    Like Spark's own file sources (``maxPartitionBytes`` capped by total bytes / default
-    parallelism), a 60 MB file on 8 cores becomes 8 splits rather than one; splits never go
-    below 1 MiB for that reason (an explicitly smaller ``split_size_mb`` still wins).
-    """
-    wanted = max(1, int(split_size_mb * 1024 * 1024))
-    per_core = max(1 << 20, -(-splittable_bytes // max(1, parallelism)))
-    return min(wanted, per_core)
 
 
 def first_line_numbers(splits: list[Split], lines: dict[int, int]) -> dict[int, int]:

@@ -15,11 +15,12 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from sparkfolio.netflix import fsio
 from sparkfolio.netflix.bitmaps import IdSet
 from sparkfolio.netflix.parse import N_MONTHS, NO_MOVIE, REASONS, line_bounds, parse_block, runs_unique
-from sparkfolio.netflix.splits import first_line_start, header_before, owned_chunks, stream_chunks
+from sparkfolio.netflix.splits import header_before
 from sparkfolio.netflix.titles import parse_titles_block
+from sparkfolio.runtime import fsio
+from sparkfolio.runtime.byteranges import first_line_start, owned_chunks, stream_chunks
 
 log = logging.getLogger(__name__)
 
