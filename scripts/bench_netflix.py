@@ -169,8 +169,9 @@ def child_als(ingest_out: str, work: str) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"netflix-als failed:\n{proc.stderr[-3000:]}")
     metrics = json.loads(Path(out, "metrics.json").read_text())
-    return {"seconds": time.perf_counter() - t0, "als_seconds_per_iteration": metrics.get("als_seconds_per_iteration"),
-            "recommend_seconds": metrics.get("seconds", {}).get("recommend"), "stages": metrics.get("seconds")}
+    stages = metrics["timings_seconds"]
+    return {"seconds": time.perf_counter() - t0, "als_seconds_per_iteration": metrics["als_fit_seconds_per_iteration"],
+            "recommend_seconds": stages["recommend"], "stages": stages}
 
 
 # --- orchestration -------------------------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ For each data set, three runs, each in its own fresh process (a fresh JVM for Sp
 * ``serial``   -- the original projects' loop: ``sparkfolio.plates.serial.process_files`` (or
   ``sparkfolio.gtzan.serial.process_files``) over the same files, one after another, one thread;
 * ``local[1]`` -- the Spark job (``plates-ocr`` / ``gtzan-features``) on one core;
-* ``local[2]`` -- the same job on two cores.
+* ``local[2]`` -- the same job on two cores;
+* ``2 loops``  -- two serial loops side by side, each over every other file: what this machine's
+  two cores give with no Spark at all, the ceiling any 2-core speed-up is measured against.
 
 Data sets: ``scenes`` (plates-generate output: synthetic plates in 640x480 scenes), ``crops`` (the
 real plate crops, when present) and ``clips`` (the real GTZAN clips, else gtzan-generate output).
@@ -20,6 +22,10 @@ cores spent beyond that work, ``(cores * wall - serial work) / serial work``, so
 per-file time lost inside the job (the JVM's threads competing with the workers for the cores).
 The Spark job's own per-file time (measured inside the UDF) is shown beside it as ``udf work``:
 above the serial work it means the files themselves ran slower inside the job.
+
+``--copies K`` benchmarks K copies of every file (hard links in ``c1/`` .. ``cK/``), so a job's
+fixed costs (planning, task start-up, the output writes) weigh as they would on a real input of
+thousands of files rather than a hundred.
 
 Each run also records the CPU seconds of its process tree (``cpu_s``, JVM start-up included) and
 the 1-minute load average before it, because on a shared machine wall times mean little.
@@ -113,8 +119,9 @@ SERIAL_CHILD = r"""
 import json, sys, time
 from pathlib import Path
 kind, folder = sys.argv[1], Path(sys.argv[2])
+shard, shards = (int(v) for v in sys.argv[3].split("/")) if len(sys.argv) > 3 else (0, 1)
 exts = {"plates": (".jpg", ".jpeg", ".png"), "gtzan": (".wav", ".au")}[kind]
-paths = sorted(str(p) for p in folder.rglob("*") if p.suffix.lower() in exts)
+paths = sorted(str(p) for p in folder.rglob("*") if p.suffix.lower() in exts)[shard::shards]
 if kind == "plates":
     from sparkfolio.plates.serial import process_files
     from sparkfolio.plates.pipeline import OcrSettings, prepare
@@ -133,6 +140,31 @@ def serial(kind: str, folder: Path) -> dict:
     """The plain loop over the files of ``folder``, in a fresh process."""
     proc, extra = _measured([PY, "-c", SERIAL_CHILD, kind, str(folder)])
     return {**json.loads(proc.stdout.strip().splitlines()[-1]), **extra}
+
+
+def serial_side_by_side(kind: str, folder: Path, loops: int = 2) -> dict:
+    """``loops`` plain loops at once, each over every ``loops``-th file: the machine's own multi-core ceiling."""
+    import threading
+
+    results: list[dict] = [{} for _ in range(loops)]
+
+    def one(i: int) -> None:
+        proc, extra = _measured([PY, "-c", SERIAL_CHILD, kind, str(folder), f"{i}/{loops}"])
+        results[i] = {**json.loads(proc.stdout.strip().splitlines()[-1]), **extra}
+
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(loops)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    total = time.perf_counter() - started
+    if any(not r for r in results):
+        raise SystemExit(f"a side-by-side serial loop over {folder} failed")
+    return {"files": sum(r["files"] for r in results), "wall_s": max(r["wall_s"] for r in results),
+            "work_s": sum(r["work_s"] for r in results), "process_s": total,
+            "cpu_s": round(sum(r["cpu_s"] for r in results), 2), "load_before": round(load, 2)}
 
 
 def spark_job(kind: str, folder: Path, master: str, work: Path, labels: Path | None) -> dict:
@@ -199,6 +231,24 @@ def data_sets(args: argparse.Namespace, work: Path) -> list[tuple[str, str, Path
     return sets
 
 
+def with_copies(folder: Path, copies: int, work: Path, name: str) -> Path:
+    """``folder``'s files ``copies`` times over, hard-linked into ``c1/`` .. ``cK/`` (same names inside each)."""
+    if copies <= 1:
+        return folder
+    target = work / f"{name}-x{copies}"
+    if not target.exists():
+        tmp = work / f".{name}-x{copies}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        files = [p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() != ".csv"]
+        for k in range(1, copies + 1):
+            for p in files:
+                dest = tmp / f"c{k}" / p.relative_to(folder)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.link(p, dest)
+        tmp.rename(target)
+    return target
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small data sets (24 scenes, 32 crops, 20 clips)")
@@ -206,6 +256,7 @@ def main() -> int:
     ap.add_argument("--images", type=int, default=96, help="generated scenes")
     ap.add_argument("--crops", type=int, default=128, help="real plate crops used (at most 128)")
     ap.add_argument("--clips", type=int, default=100, help="audio clips used")
+    ap.add_argument("--copies", type=int, default=1, help="benchmark K copies of every file (amortises fixed costs)")
     ap.add_argument("--work", default="/tmp/sparkfolio-bench-udfs", help="scratch folder")
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--driver-java-options", default="",
@@ -225,9 +276,12 @@ def main() -> int:
           + (f", driver JVM options: {args.driver_java_options}" if args.driver_java_options else ""), flush=True)
     results = []
     for kind, name, folder, labels in data_sets(args, work):
-        row = {"kind": kind, "set": name}
+        folder = with_copies(folder, args.copies, work, name)
+        row = {"kind": kind, "set": name, "copies": args.copies}
         row["serial"] = serial(kind, folder)
         print(f"{name}: serial {row['serial']['wall_s']:.1f} s", flush=True)
+        row["2 loops"] = serial_side_by_side(kind, folder)
+        print(f"{name}: 2 loops side by side {row['2 loops']['wall_s']:.1f} s", flush=True)
         for master in ("local[1]", "local[2]"):
             row[master] = spark_job(kind, folder, master, work, labels)
             print(f"{name}: {master} {row[master]['wall_s']:.1f} s", flush=True)
@@ -235,24 +289,27 @@ def main() -> int:
     unit = {"plates": "images", "gtzan": "clips"}
     print()
     print(f"{'set':<8} {'files':>5} {'serial s':>9} {'serial/s':>9} {'local[1] s':>10} {'local[2] s':>10} "
-          f"{'local[2]/s':>10} {'vs serial':>9} {'1->2 cores':>10} {'overhead':>9} {'work s':>7} {'udf work':>8}")
+          f"{'local[2]/s':>10} {'vs serial':>9} {'1->2 cores':>10} {'overhead':>9} {'work s':>7} {'udf work':>8} "
+          f"{'2 loops':>8}")
     for r in results:
-        s, one, two = r["serial"], r["local[1]"], r["local[2]"]
+        s, one, two, pair = r["serial"], r["local[1]"], r["local[2]"], r["2 loops"]
         n = two["files"]
         work = s["work_s"]  # the serial loop's per-file time: the work itself, nothing beside it
         overhead = (two["cores"] * two["wall_s"] - work) / work if work else float("nan")
         r["summary"] = {"unit": unit[r["kind"]], "files": n, "serial_per_s": n / s["wall_s"],
                         "local2_per_s": n / two["wall_s"], "speedup_vs_serial": s["wall_s"] / two["wall_s"],
                         "scaling_1_to_2": one["wall_s"] / two["wall_s"], "udf_overhead": overhead,
-                        "work_s": work, "udf_work_s": two["work_s"]}
+                        "work_s": work, "udf_work_s": two["work_s"],
+                        "two_loops_speedup": s["wall_s"] / pair["wall_s"]}
         print(f"{r['set']:<8} {n:>5} {s['wall_s']:>9.1f} {n / s['wall_s']:>9.2f} {one['wall_s']:>10.1f} "
               f"{two['wall_s']:>10.1f} {n / two['wall_s']:>10.2f} {s['wall_s'] / two['wall_s']:>8.2f}x "
-              f"{one['wall_s'] / two['wall_s']:>9.2f}x {overhead:>8.1%} {work:>7.1f} {two['work_s']:>8.1f}")
+              f"{one['wall_s'] / two['wall_s']:>9.2f}x {overhead:>8.1%} {work:>7.1f} {two['work_s']:>8.1f} "
+              f"{s['wall_s'] / pair['wall_s']:>7.2f}x")
     print()
     print("CPU seconds of each run's process tree (JVM start included) and the load average before it:")
     for r in results:
         print(f"{r['set']:<8} " + "  ".join(f"{k} {r[k]['cpu_s']:.1f} s (load {r[k]['load_before']:.1f})"
-                                           for k in ("serial", "local[1]", "local[2]")))
+                                           for k in ("serial", "2 loops", "local[1]", "local[2]")))
     for r in results:
         if r["kind"] == "plates" and "accuracy" in r["local[2]"]:
             print(f"{r['set']}: accuracy {json.dumps(r['local[2]']['accuracy'], ensure_ascii=False)}")

@@ -6,7 +6,8 @@ quartiles and whiskers), the histogram from rating counts, the age curve from pe
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, Callable, TypeVar
 
 import matplotlib
 
@@ -20,13 +21,31 @@ import seaborn as sns  # noqa: E402
 from sparkfolio.fifa.stats import box_stats  # noqa: E402
 
 
-def _theme() -> None:
-    sns.set_theme(style="whitegrid", context="notebook")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _themed(draw: F) -> F:
+    """Draw with the report's seaborn theme (whitegrid, notebook, deep palette) for this figure only.
+
+    ``sns.set_theme`` would change matplotlib's global settings for the rest of the process (a
+    notebook, the test run), so other workloads' figures would come out differently depending on
+    what was drawn before them; the same settings go through ``rc_context`` instead.
+    """
+    @functools.wraps(draw)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from cycler import cycler
+
+        rc = {**sns.axes_style("whitegrid"), **sns.plotting_context("notebook"),
+              "axes.prop_cycle": cycler(color=sns.color_palette("deep"))}
+        with matplotlib.rc_context(rc):
+            return draw(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@_themed
 def nation_boxplot(hist: pd.DataFrame, nations: list[str], highlight: str | None = None) -> Any:
     """Box plots of Overall for ``nations`` (in that order) from their (overall, count) histograms."""
-    _theme()
     stats = []
     for n in nations:
         g = hist[hist["nationality"] == n]
@@ -49,9 +68,9 @@ def nation_boxplot(hist: pd.DataFrame, nations: list[str], highlight: str | None
     return fig
 
 
+@_themed
 def overall_histogram(hist: pd.DataFrame) -> Any:
     """Players per Overall rating (``overall``, ``count``)."""
-    _theme()
     fig, ax = plt.subplots(figsize=(8, 4.5))
     sns.histplot(x=hist["overall"], weights=hist["count"], discrete=True, ax=ax, color=sns.color_palette("deep")[0])
     total = int(hist["count"].sum())
@@ -65,9 +84,9 @@ def overall_histogram(hist: pd.DataFrame) -> Any:
     return fig
 
 
+@_themed
 def age_curve(by_age: pd.DataFrame, min_players: int = 1) -> Any:
     """Mean Overall and Potential by age, with the number of players per age underneath."""
-    _theme()
     data = by_age[by_age["players"] >= min_players]
     fig, (ax, ax_n) = plt.subplots(2, 1, figsize=(8, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     long = data.melt(id_vars="age", value_vars=["mean_overall", "mean_potential"], var_name="rating", value_name="mean")
@@ -82,9 +101,9 @@ def age_curve(by_age: pd.DataFrame, min_players: int = 1) -> Any:
     return fig
 
 
+@_themed
 def correlation_heatmap(cols: list[str], matrix: list[list[float]]) -> Any:
     """Heat map of the skill-attribute correlation matrix."""
-    _theme()
     frame = pd.DataFrame(np.asarray(matrix), index=cols, columns=cols)
     fig, ax = plt.subplots(figsize=(13, 11))
     sns.heatmap(frame, cmap="vlag", vmin=-1, vmax=1, center=0, square=True, ax=ax,

@@ -21,7 +21,7 @@ import numpy as np
 
 from sparkfolio.netflix.bitmaps import union_count
 from sparkfolio.netflix.files import classify, layout_of
-from sparkfolio.netflix.ingest_tasks import (REJECTS_DDL, SPLITS_DDL, STATS_DDL, TABLE_OF_KIND, arrow_schemas,
+from sparkfolio.netflix.ingest_tasks import (REJECTS_DDL, STATS_DDL, TABLE_OF_KIND, arrow_schemas,
                                              parse_splits, reject_rows)
 from sparkfolio.netflix.parse import HIST_FIRST_YEAR, N_MONTHS, REASONS
 from sparkfolio.runtime import fsio
@@ -30,6 +30,7 @@ from sparkfolio.runtime.errors import ConfigError, DataQualityError, InputError
 from sparkfolio.runtime.inputs import InputFile, list_input_files
 from sparkfolio.runtime.job import JobContext
 from sparkfolio.runtime.output import JobOutput
+from sparkfolio.runtime.tasks import run_tasks
 
 log = logging.getLogger(__name__)
 
@@ -170,18 +171,16 @@ def first_line_numbers(splits: list[Split], lines: dict[int, int]) -> dict[int, 
     return out
 
 
-def _split_rows(splits: list[Split], names: list[str], first_lines: dict[int, int] | None = None) -> list[tuple]:
-    return [(s.split_id, s.file_index, s.path, names[s.file_index], s.kind, s.compression, s.start, s.end,
-             (first_lines or {}).get(s.split_id, 1)) for s in splits]
+def _split_rows(splits: list[Split], names: list[str], first_lines: dict[int, int] | None = None) -> list[dict]:
+    return [{"split_id": s.split_id, "file_index": s.file_index, "path": s.path, "name": names[s.file_index],
+             "kind": s.kind, "compression": s.compression, "start": s.start, "end": s.end,
+             "first_line": (first_lines or {}).get(s.split_id, 1)} for s in splits]
 
 
-def _tasks(spark: Any, splits: list[Split], names: list[str], split_bytes: int,
-           first_lines: dict[int, int] | None = None) -> Any:
-    """The task DataFrame: one partition per bin of splits (big files: one split per task)."""
-    bins = [_split_rows(b, names, first_lines) for b in pack_splits(splits, split_bytes)]
-    # parallelize with as many slices as elements puts each bin in its own partition.
-    rdd = spark.sparkContext.parallelize(bins, max(1, len(bins))).flatMap(lambda rows: rows)
-    return spark.createDataFrame(rdd, SPLITS_DDL)
+def _task_plan(splits: list[Split], names: list[str], split_bytes: int,
+               first_lines: dict[int, int] | None = None) -> list[list[dict]]:
+    """The splits of each task (big files: one split per task; small files share one)."""
+    return [_split_rows(b, names, first_lines) for b in pack_splits(splits, split_bytes)]
 
 
 def _pass1(spark: Any, splits: list[Split], names: list[str], tables: dict[str, str], cfg: IngestConfig,
@@ -190,7 +189,7 @@ def _pass1(spark: Any, splits: list[Split], names: list[str], tables: dict[str, 
     bitmaps = sum(1 for s in splits if s.kind == "ratings") <= _MAX_BITMAP_SPLITS
     fn = functools.partial(parse_splits, tables=dict(tables), chunk_bytes=_chunk_bytes(cfg),
                            encoding=cfg.titles_encoding, customer_bitmaps=bitmaps)
-    rows = _tasks(spark, splits, names, split_bytes).mapInArrow(fn, STATS_DDL).collect()
+    rows = run_tasks(spark, _task_plan(splits, names, split_bytes), fn, STATS_DDL).collect()
     return [r.asDict() for r in rows]
 
 
@@ -198,7 +197,7 @@ def _pass2(spark: Any, bad: list[Split], names: list[str], first_lines: dict[int
            split_bytes: int) -> Any:
     fn = functools.partial(reject_rows, chunk_bytes=_chunk_bytes(cfg), encoding=cfg.titles_encoding,
                            raw_max_chars=cfg.raw_max_chars)
-    return _tasks(spark, bad, names, split_bytes, first_lines).mapInArrow(fn, REJECTS_DDL)
+    return run_tasks(spark, _task_plan(bad, names, split_bytes, first_lines), fn, REJECTS_DDL)
 
 
 def _chunk_bytes(cfg: IngestConfig) -> int:

@@ -4,7 +4,8 @@ Pass 1 (:func:`parse_splits`) reads a split's lines, parses them with ``parse.py
 good rows straight to a Parquet part of the right table (pyarrow, one file per split) and returns
 one small row of counters per split. Pass 2 (:func:`reject_rows`) runs only on splits that had
 rejects and re-parses them to emit each rejected line with its real line number in its file.
-Both are plain functions of Arrow record batches, used through ``DataFrame.mapInArrow``; they
+Both take one task's list of splits (plain dicts, planned on the driver) and yield Arrow record
+batches; ``runtime.tasks.run_tasks`` runs them, one Spark task per list, in ``mapInArrow``. They
 capture only plain values (paths, sizes), never the session.
 """
 
@@ -24,9 +25,6 @@ from sparkfolio.runtime.byteranges import first_line_start, owned_chunks, stream
 
 log = logging.getLogger(__name__)
 
-#: The task list handed to ``mapInArrow`` (one row per split).
-SPLITS_DDL = ("split_id int, file_index int, path string, name string, kind string, compression string, "
-              "start long, end long, first_line long")
 #: Counters returned by pass 1, one row per split.
 STATS_DDL = ("split_id int, lines long, headers long, rows long, rejects array<long>, "
              "rating_counts array<long>, month_counts array<long>, movie_ids array<int>, "
@@ -81,9 +79,12 @@ def _stats_schema() -> Any:
     ])
 
 
-def parse_splits(batches: Iterator[Any], tables: dict[str, str], chunk_bytes: int, encoding: str,
+def parse_splits(splits: list[dict[str, Any]], tables: dict[str, str], chunk_bytes: int, encoding: str,
                  customer_bitmaps: bool = True) -> Iterator[Any]:
     """Pass 1 for the splits of one task: write their rows to ``tables``, yield one counter row each.
+
+    A split is a dict of ``split_id, file_index, path, name, kind, compression, start, end,
+    first_line`` (see ``ingest_job._split_rows``).
 
     ``tables`` maps an output table name to its (staged) folder URI. The task writes one Parquet
     part per table, named after its first split id, so a retried task overwrites its own parts
@@ -97,7 +98,6 @@ def parse_splits(batches: Iterator[Any], tables: dict[str, str], chunk_bytes: in
 
     keep_freed_memory()  # the parse allocates and frees large arrays per block (see malloc.py)
     schemas = arrow_schemas()
-    splits = [row for batch in batches for row in batch.to_pylist()]
     if not splits:
         return
     first = min(s["split_id"] for s in splits)
@@ -188,8 +188,8 @@ def _parse_one(split: dict[str, Any], part_for: Any, schemas: dict[str, Any], ch
     }
 
 
-def reject_rows(batches: Iterator[Any], chunk_bytes: int, encoding: str, raw_max_chars: int) -> Iterator[Any]:
-    """Pass 2: re-parse the given splits and yield one row per rejected line.
+def reject_rows(splits: list[dict[str, Any]], chunk_bytes: int, encoding: str, raw_max_chars: int) -> Iterator[Any]:
+    """Pass 2: re-parse one task's splits and yield one row per rejected line.
 
     Each split row carries ``first_line``, the 1-based number of its first line in the file
     (lines of the earlier splits of that file, counted in pass 1, plus one).
@@ -197,36 +197,35 @@ def reject_rows(batches: Iterator[Any], chunk_bytes: int, encoding: str, raw_max
     import pyarrow as pa
 
     schema = arrow_schemas()["rejects"]
-    for batch in batches:
-        for split in batch.to_pylist():
-            files: list[str] = []
-            numbers: list[int] = []
-            raws: list[str] = []
-            reasons: list[str] = []
-            text_encoding = encoding if split["kind"] == "titles" else "utf-8"
-            f, chunks, movie = _chunks(split, chunk_bytes)
-            offset = int(split["first_line"])
-            try:
-                for chunk in chunks:
-                    if split["kind"] == "titles":
-                        t = parse_titles_block(chunk, encoding)
-                        idx, codes, n_lines = np.asarray(t.reject_line, np.int64), t.reject_code, t.n_lines
-                    else:
-                        p = parse_block(chunk, split["kind"], movie)
-                        movie = p.last_movie
-                        idx, codes, n_lines = p.reject_line, p.reject_code.tolist(), p.n_lines
-                    if len(idx):
-                        a = np.frombuffer(chunk, np.uint8)
-                        starts, stops, _ = line_bounds(a)
-                        for i, code in zip(idx.tolist(), codes):
-                            raw = bytes(chunk[starts[i]:stops[i]]).decode(text_encoding, errors="replace")
-                            files.append(split["name"])
-                            numbers.append(offset + i)
-                            raws.append(raw[:raw_max_chars])
-                            reasons.append(REASONS[int(code)])
-                    offset += n_lines
-            finally:
-                f.close()
-            yield pa.RecordBatch.from_arrays(
-                [pa.array(files, pa.string()), pa.array(numbers, pa.int64()), pa.array(raws, pa.string()),
-                 pa.array(reasons, pa.string())], schema=schema)
+    for split in splits:
+        files: list[str] = []
+        numbers: list[int] = []
+        raws: list[str] = []
+        reasons: list[str] = []
+        text_encoding = encoding if split["kind"] == "titles" else "utf-8"
+        f, chunks, movie = _chunks(split, chunk_bytes)
+        offset = int(split["first_line"])
+        try:
+            for chunk in chunks:
+                if split["kind"] == "titles":
+                    t = parse_titles_block(chunk, encoding)
+                    idx, codes, n_lines = np.asarray(t.reject_line, np.int64), t.reject_code, t.n_lines
+                else:
+                    p = parse_block(chunk, split["kind"], movie)
+                    movie = p.last_movie
+                    idx, codes, n_lines = p.reject_line, p.reject_code.tolist(), p.n_lines
+                if len(idx):
+                    a = np.frombuffer(chunk, np.uint8)
+                    starts, stops, _ = line_bounds(a)
+                    for i, code in zip(idx.tolist(), codes):
+                        raw = bytes(chunk[starts[i]:stops[i]]).decode(text_encoding, errors="replace")
+                        files.append(split["name"])
+                        numbers.append(offset + i)
+                        raws.append(raw[:raw_max_chars])
+                        reasons.append(REASONS[int(code)])
+                offset += n_lines
+        finally:
+            f.close()
+        yield pa.RecordBatch.from_arrays(
+            [pa.array(files, pa.string()), pa.array(numbers, pa.int64()), pa.array(raws, pa.string()),
+             pa.array(reasons, pa.string())], schema=schema)

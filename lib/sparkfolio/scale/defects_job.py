@@ -412,25 +412,28 @@ def _export_tree(cfg: DefectsConfig, model: Any, feat: M.Featurizer, out: JobOut
 def _plots(out: JobOutput, summary: FN.Summary, corr: pd.DataFrame, nums: list[str], cfg: DefectsConfig,
            metrics: dict[str, Any], model_out: dict[str, Any]) -> list[str]:
     """Draw the figures from the small tables; returns the names written (the tree PNG included)."""
+    import matplotlib
+
     from sparkfolio.scale import plots as PL
 
-    PL.use_korean_font()
     written: list[str] = []
 
     def put(name: str, fig: Any) -> None:
         out.write_figure(name, fig)
         written.append(name)
 
-    put("rate_by_category.png", PL.rate_by_category(summary.category_rates, metrics["defect_rate"]["rate"]))
-    binned = [c for c in nums if c in cfg.bin_widths]
-    if binned:
-        put("binned_rates.png", PL.binned_rates(summary.binned_rates, binned))
-    put("distributions_by_status.png", PL.distributions_by_status(summary.binned_rates, nums))
-    put("correlation_heatmap.png", PL.correlation_heatmap(corr))
-    if model_out["imps"]:
-        put("feature_importance.png", PL.feature_importances(model_out["imps"]))
-    if model_out["evals"]:
-        put("roc_curves.png", PL.roc_curves(model_out["evals"]))
+    # The Korean font only for these figures: matplotlib's global settings stay untouched.
+    with matplotlib.rc_context(PL.korean_font_rc()):
+        put("rate_by_category.png", PL.rate_by_category(summary.category_rates, metrics["defect_rate"]["rate"]))
+        binned = [c for c in nums if c in cfg.bin_widths]
+        if binned:
+            put("binned_rates.png", PL.binned_rates(summary.binned_rates, binned))
+        put("distributions_by_status.png", PL.distributions_by_status(summary.binned_rates, nums))
+        put("correlation_heatmap.png", PL.correlation_heatmap(corr))
+        if model_out["imps"]:
+            put("feature_importance.png", PL.feature_importances(model_out["imps"]))
+        if model_out["evals"]:
+            put("roc_curves.png", PL.roc_curves(model_out["evals"]))
     if metrics.get("tree", {}).get("png_rendered"):
         written.append("decision_tree.png")
     return written

@@ -21,18 +21,21 @@ log = logging.getLogger(__name__)
 KOREAN_FONTS = ("NanumGothic", "NanumBarunGothic", "Noto Sans CJK KR", "Malgun Gothic", "AppleGothic")
 
 
-def use_korean_font() -> str | None:
-    """Make matplotlib draw Korean labels (양품, 미국...) with an installed Korean font, if any."""
+def korean_font_rc() -> dict[str, Any]:
+    """matplotlib settings that draw Korean labels (양품, 미국...) with an installed Korean font.
+
+    Returned for ``matplotlib.rc_context`` rather than set globally, so a notebook or test
+    process that draws other figures afterwards keeps matplotlib's own defaults. Empty (with a
+    warning) when no Korean font is installed.
+    """
     from matplotlib import font_manager
 
     installed = {f.name for f in font_manager.fontManager.ttflist}
     for name in KOREAN_FONTS:
         if name in installed:
-            plt.rcParams["font.family"] = [name, "DejaVu Sans"]
-            plt.rcParams["axes.unicode_minus"] = False
-            return name
+            return {"font.family": [name, "DejaVu Sans"], "axes.unicode_minus": False}
     log.warning("no Korean font found (install fonts-nanum); Korean labels will show as boxes")
-    return None
+    return {}
 
 
 def _grid(n: int, ncols: int = 3, size: tuple[float, float] = (5.0, 3.4)) -> tuple[Any, list[Any]]:
