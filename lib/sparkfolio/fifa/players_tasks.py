@@ -4,9 +4,9 @@
 a compressed file, or any file when quoted fields may hold line breaks, is streamed whole), turns
 them into text columns (:mod:`sparkfolio.fifa.source`), parses those with
 :func:`sparkfolio.fifa.clean.parse_rows`, writes the kept players and the rejects straight to one
-Parquet part of each staged table and returns one small row of counters. It is a plain function
-of Arrow record batches, used through ``DataFrame.mapInArrow``, and captures only plain values
-(the header, the encoding, folder URIs), never the session.
+Parquet part of each staged table and returns one small row of counters. It takes one task's
+splits (plain dicts planned on the driver), is run by ``runtime.tasks.run_tasks`` and captures
+only plain values (the header, the encoding, folder URIs), never the session.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from sparkfolio.fifa import clean, source
 from sparkfolio.runtime import fsio
 from sparkfolio.runtime.byteranges import first_line_start, owned_chunks, stream_chunks
 
-#: The task list handed to ``mapInArrow`` (one row per split).
-SPLITS_DDL = "split_id int, path string, source_file string, compression string, start long, end long"
 #: What a task returns: :data:`sparkfolio.fifa.clean.ROW_COUNTERS` and the empty values per
 #: counted column, added up over its splits.
 COUNTS_DDL = "counts array<long>"
@@ -33,9 +31,11 @@ READ_BLOCK_BYTES = 16 << 20
 _NO_DICTIONARY = {"row_index", "player_id", "name", "photo_url"}
 
 
-def parse_splits(batches: Iterator[Any], header: list[str], encoding: str, multi_line: bool, players_uri: str,
+def parse_splits(splits: list[dict[str, Any]], header: list[str], encoding: str, multi_line: bool, players_uri: str,
                  rejects_uri: str, block_bytes: int = READ_BLOCK_BYTES) -> Iterator[Any]:
     """Parse the splits of one task, write its ``players`` and ``rejects`` parts, yield its counters.
+
+    A split is a dict of ``split_id, path, source_file, compression, start, end``.
 
     ``header`` is the normalised header of the input (every file starts with it);
     ``players_uri`` and ``rejects_uri`` are the staged table folders. The task writes one part
@@ -45,7 +45,6 @@ def parse_splits(batches: Iterator[Any], header: list[str], encoding: str, multi
     from sparkfolio.runtime.malloc import keep_freed_memory
 
     keep_freed_memory()  # the parse allocates and frees large arrays per block (see malloc.py)
-    splits = [row for batch in batches for row in batch.to_pylist()]
     if not splits:
         return
     name = f"part-{min(s['split_id'] for s in splits):05d}.parquet"

@@ -32,6 +32,7 @@ from sparkfolio.runtime.byteranges import pack_splits
 from sparkfolio.runtime.errors import ConfigError, DataQualityError, InputError
 from sparkfolio.runtime.job import JobContext
 from sparkfolio.runtime.output import JobOutput
+from sparkfolio.runtime.tasks import run_tasks
 
 log = logging.getLogger(__name__)
 
@@ -102,13 +103,11 @@ def write_players_and_rejects(spark: Any, out: JobOutput, csv_input: CsvInput, e
     fn = functools.partial(players_tasks.parse_splits, header=header, encoding=encoding, multi_line=multi_line,
                            players_uri=out.path("players"), rejects_uri=out.path("rejects"))
     uris = csv_input.source_files
-    bins = [[(s.split_id, s.path, uris[s.file_index], s.compression, s.start, s.end) for s in b]
+    plan = [[{"split_id": s.split_id, "path": s.path, "source_file": uris[s.file_index],
+              "compression": s.compression, "start": s.start, "end": s.end} for s in b]
             for b in pack_splits(csv_input.splits, csv_input.split_bytes)]
-    # parallelize with as many slices as bins puts each bin in its own partition: one task each.
-    tasks = spark.createDataFrame(spark.sparkContext.parallelize(bins, len(bins)).flatMap(lambda rows: rows),
-                                  players_tasks.SPLITS_DDL)
     counts = np.zeros(len(clean.ROW_COUNTERS) + len(columns), np.int64)
-    for row in tasks.mapInArrow(fn, players_tasks.COUNTS_DDL).collect():
+    for row in run_tasks(spark, plan, fn, players_tasks.COUNTS_DDL).collect():
         counts += np.asarray(row["counts"], np.int64)
     totals = clean.totals_of(counts, columns)
     if totals["rows_read"] == totals["rows_dropped"]:
