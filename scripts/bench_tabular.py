@@ -108,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--master", default="local[2]", help="Spark master for the jobs (default local[2])")
     ap.add_argument("--work-dir", default=os.environ.get("SPARKFOLIO_BENCH_DIR", "/tmp/sparkfolio_bench"),
                     help="where generated data and outputs are kept (reused across runs)")
+    ap.add_argument("--base-rows", type=int, default=None,
+                    help="rows generated once; larger sizes are hard-linked copies of it (default: the smallest size)")
     ap.add_argument("--skip-pandas", action="store_true", help="time only the Spark jobs")
     ap.add_argument("--pandas-timeout", type=float, default=3600, help="seconds before a pandas run is stopped")
     ap.add_argument("--spark-timeout", type=float, default=7200, help="seconds before a Spark job is stopped")
@@ -127,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError as exc:
             print(f"{workload}: skipped ({exc})")
             continue
-        base_rows = min(sizes)
+        base_rows = args.base_rows or min(sizes)
         base = _generate(workload, base_rows, work, args.master)
         for rows in sizes:
             print(f"{workload} {rows:,} rows", flush=True)

@@ -111,3 +111,25 @@ def test_player_totals_figures_and_what_they_leave_out(spark) -> None:
     assert t["value_vs_overall"]["pearson_value"] == pytest.approx(np.corrcoef(ov, va)[0, 1], abs=1e-12)
     assert t["value_vs_overall"]["pearson_log10_value"] == pytest.approx(np.corrcoef(ov, np.log10(va + 1))[0, 1], abs=1e-12)
 
+
+
+def test_moments_combine_to_those_of_all_rows() -> None:
+    """Partition moments merged in any grouping equal the moments of the whole (and give numpy's r)."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(50, 12, (1000, 4))
+    x[:, 2] = 0.5 * x[:, 0] + rng.normal(0, 1, 1000)
+    parts = [x[:1], x[1:400], x[400:400], x[400:]]
+    merged = (0, np.zeros(4), np.zeros((4, 4)))
+    for p in parts:
+        merged = aggregate.combine_moments(merged, aggregate.moments(p))
+    n, mean, m2 = aggregate.moments(x)
+    assert merged[0] == n == 1000
+    np.testing.assert_allclose(merged[1], mean, rtol=1e-13)
+    np.testing.assert_allclose(merged[2], m2, rtol=1e-11)
+    np.testing.assert_allclose(aggregate.correlation_from_moments(merged), np.corrcoef(x.T), atol=1e-13)
+
+
+def test_correlation_of_a_constant_column_is_nan() -> None:
+    x = np.column_stack([np.arange(10.0), np.full(10, 7.0)])
+    corr = aggregate.correlation_from_moments(aggregate.moments(x))
+    assert corr[0, 0] == 1.0 and np.isnan(corr[1, 1]) and np.isnan(corr[0, 1])
