@@ -98,3 +98,31 @@ def test_to_json_handles_numpy_dates_and_nan():
 
     text = to_json({"a": np.int64(3), "b": np.array([1.5, 2.0]), "c": float("nan"), "d": datetime.date(2005, 12, 31)})
     assert json.loads(text) == {"a": 3, "b": [1.5, 2.0], "c": None, "d": "2005-12-31"}
+
+
+def test_ensure_parquet_table_gives_an_empty_table_its_schema_once(tmp_path):
+    """A table no task wrote to gets one empty part of its schema; a written one is left alone."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from sparkfolio.runtime import fsio
+
+    schema = pa.schema([("movie_id", pa.int32()), ("title", pa.string())])
+    empty = tmp_path / "empty"
+    (empty).mkdir()
+    (empty / ".part-00000.parquet.abc.tmp").write_bytes(b"unfinished")  # hidden: not a part
+    fsio.ensure_parquet_table(str(empty), schema)
+    assert sorted(p.name for p in empty.iterdir() if not p.name.startswith(".")) == ["part-empty.parquet"]
+    table = pq.read_table(empty / "part-empty.parquet")
+    assert table.schema.equals(schema) and table.num_rows == 0
+
+    missing = tmp_path / "missing"
+    fsio.ensure_parquet_table(f"file://{missing}", schema)
+    assert [p.name for p in missing.iterdir()] == ["part-empty.parquet"]
+
+    written = tmp_path / "written"
+    part = fsio.ParquetPart(str(written / "part-00003.parquet"), schema)
+    part.write(pa.RecordBatch.from_pylist([{"movie_id": 1, "title": "x"}], schema=schema))
+    part.commit()
+    fsio.ensure_parquet_table(str(written), schema)
+    assert [p.name for p in written.iterdir()] == ["part-00003.parquet"]

@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.pandas.types import from_arrow_schema
 
 from sparkfolio.fifa import aggregate, clean, compare, geo, html_report, interactive, plots, players_tasks
 from sparkfolio.fifa.source import CsvInput, plan_input
+from sparkfolio.runtime import fsio
 from sparkfolio.runtime.byteranges import pack_splits
 from sparkfolio.runtime.errors import ConfigError, DataQualityError, InputError
 from sparkfolio.runtime.job import JobContext
@@ -110,13 +110,9 @@ def write_players_and_rejects(spark: Any, out: JobOutput, csv_input: CsvInput, e
     for row in run_tasks(spark, plan, fn, players_tasks.COUNTS_DDL).collect():
         counts += np.asarray(row["counts"], np.int64)
     totals = clean.totals_of(counts, columns)
-    if totals["rows_read"] == totals["rows_dropped"]:
-        out.write_table("players", spark.createDataFrame([], from_arrow_schema(clean.PLAYERS_SCHEMA)).coalesce(1))
-    if totals["values_rejected"]:
-        reject_rows = clean.reject_counts(spark.read.parquet(out.path("rejects")))
-    else:
-        out.write_table("rejects", spark.createDataFrame([], from_arrow_schema(clean.REJECTS_SCHEMA)).coalesce(1))
-        reject_rows = []
+    fsio.ensure_parquet_table(out.path("players"), clean.PLAYERS_SCHEMA)
+    fsio.ensure_parquet_table(out.path("rejects"), clean.REJECTS_SCHEMA)
+    reject_rows = clean.reject_counts(spark.read.parquet(out.path("rejects"))) if totals["values_rejected"] else []
     return clean.quality_from_totals(totals, reject_rows)
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-_SUFFIX = re.compile(r"\.(gz|bz2)$", re.IGNORECASE)
+from sparkfolio.runtime.byteranges import COMPRESSED_SUFFIX as _SUFFIX
+
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("ratings", re.compile(r"^combined_data_\d+\.txt$")),
     ("ratings", re.compile(r"^mv_\d+\.txt$")),

@@ -93,7 +93,7 @@ def run(ctx: JobContext) -> None:
         wanted = {"ratings", "movies", "rejects"} | {TABLE_OF_KIND[k] for k in kinds}
         schemas = arrow_schemas()
         for table in sorted(wanted):
-            _ensure_table(out, table, schemas[table])
+            fsio.ensure_parquet_table(out.path(table), schemas[table])
 
         t = time.perf_counter()
         customers = count_customers(spark, out.path("ratings"), splits, by_split)
@@ -202,30 +202,6 @@ def _pass2(spark: Any, bad: list[Split], names: list[str], first_lines: dict[int
 
 def _chunk_bytes(cfg: IngestConfig) -> int:
     return max(1024, int(cfg.read_chunk_mb * 1024 * 1024))
-
-
-def _ensure_table(out: JobOutput, table: str, schema: Any) -> None:
-    """Give a table with no part files one empty part, so readers see its schema."""
-    import pyarrow as pa
-
-    folder = out.path(table)
-    if out.exists(table) and _has_parts(folder):
-        return
-    part = fsio.ParquetPart(fsio.join(folder, "part-empty.parquet"), schema)
-    part.write(pa.RecordBatch.from_pylist([], schema=schema))
-    part.commit()
-
-
-def _has_parts(folder: str) -> bool:
-    if fsio.is_local(folder):
-        import os
-
-        path = fsio.local_path(folder)
-        return os.path.isdir(path) and any(n.endswith(".parquet") and not n.startswith(".") for n in os.listdir(path))
-    from pyarrow import fs as pafs
-
-    fs, path = pafs.FileSystem.from_uri(folder)
-    return any(i.base_name.endswith(".parquet") for i in fs.get_file_info(pafs.FileSelector(path, allow_not_found=True)))
 
 
 def count_customers(spark: Any, ratings_path: str, splits: list[Split], by_split: dict[int, dict]) -> int:

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import IO, Iterator
 
 _LOOKAHEAD = 1 << 16       # reading past a split's end to finish its last line
-_COMPRESSED = re.compile(r"\.(gz|bz2)$", re.IGNORECASE)
+#: The compressed files the tasks can read (``fsio.open_decompressed``), by suffix of any case.
+COMPRESSED_SUFFIX = re.compile(r"\.(gz|bz2)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Split:
 
 def compression_of(name: str) -> str | None:
     """``"gz"`` or ``"bz2"`` for a file name with that suffix (any case), else ``None``."""
-    m = _COMPRESSED.search(name)
+    m = COMPRESSED_SUFFIX.search(name)
     return m.group(1).lower() if m else None
 
 

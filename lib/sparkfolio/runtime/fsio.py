@@ -106,3 +106,29 @@ class ParquetPart:
                     os.remove(local_path(self._tmp))
             else:
                 self._fs.delete_file(self._tmp_path)
+
+
+def has_parquet_parts(folder: str) -> bool:
+    """Whether ``folder`` (a path or URI) holds at least one visible ``.parquet`` file; False if it is missing."""
+    if is_local(folder):
+        path = local_path(folder)
+        return os.path.isdir(path) and any(n.endswith(".parquet") and not n.startswith(".") for n in os.listdir(path))
+    from pyarrow import fs as pafs
+
+    fs, path = pafs.FileSystem.from_uri(folder)
+    return any(i.base_name.endswith(".parquet") and not i.base_name.startswith(".")
+               for i in fs.get_file_info(pafs.FileSelector(path, allow_not_found=True)))
+
+
+def ensure_parquet_table(folder: str, schema: Any) -> None:
+    """Give a table folder that no task wrote a part to one empty part of ``schema``, so readers see its schema.
+
+    Jobs whose tasks write their own parts skip empty ones; this costs no Spark job.
+    """
+    import pyarrow as pa
+
+    if has_parquet_parts(folder):
+        return
+    part = ParquetPart(join(folder, "part-empty.parquet"), schema)
+    part.write(pa.RecordBatch.from_pylist([], schema=schema))
+    part.commit()
