@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from sparkfolio.registry import JOBS, job_spec
-from sparkfolio.runtime.config import load_config
+from sparkfolio.runtime.config import job_spark_settings, load_config
 from sparkfolio.runtime.errors import SparkfolioError
 from sparkfolio.runtime.job import JobContext, JobSpec
 from sparkfolio.runtime.logs import setup_logging
@@ -62,12 +62,14 @@ def run_job(name: str, argv: Sequence[str] | None = None, default_master: str | 
     spark = None
     started = time.perf_counter()
     try:
-        cfg = load_config(spec.load_config_class(), _config_path(spec, opts.config), opts.set)
+        config_path = _config_path(spec, opts.config)
+        cfg = load_config(spec.load_config_class(), config_path, opts.set)
         if spec.needs_input and not opts.input:
             raise SparkfolioError(f"--input is required for {spec.name}")
         master = submitted_master() or opts.master or "local[*]"
         profile = opts.profile or ("local" if master.startswith("local") else "cluster")
-        spark = build_session(f"sparkfolio {spec.name}", master=opts.master, profile=profile)
+        spark = build_session(f"sparkfolio {spec.name}", master=opts.master, profile=profile,
+                              settings=job_spark_settings(config_path))
         ctx = JobContext(spark=spark, config=cfg, input=opts.input, output=opts.output or f"output/{spec.name}",
                          job=spec.name, log=logging.getLogger(f"sparkfolio.{spec.name}"))
         spec.load_runner()(ctx)

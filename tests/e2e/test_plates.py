@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from sparkfolio.plates.render import SceneSpec, render_scene
+from sparkfolio.runtime.binaryfiles import planned_tasks
 from tests.conftest import shared_data
 
 pytestmark = pytest.mark.e2e
@@ -86,7 +87,13 @@ def test_ocr_reads_generated_scenes_and_rejects_broken_files(generated, run_job,
     m = _metrics(out)
     assert m["images"] == {"total": 7, "errors": 1, "read": 6, "valid": 6, "listed": 7}
     assert m["accuracy"]["all"] == {"labelled": 6, "correct": 6, "exact_accuracy": 1.0, "char_accuracy": 1.0}
-    assert m["timing"]["tasks"] == 2 and m["timing"]["cores"] == 2
+    # Packed by size (runtime.binaryfiles, whose tests check Spark runs the tasks it plans).
+    sizes = [p.stat().st_size for p in (data / "images").glob("*.jpg")]
+    assert m["timing"]["tasks"] == planned_tasks(sizes, 8, 4 << 20, 2) and m["timing"]["cores"] == 2
+    t = m["timing"]
+    assert t["work_s"] > 0 and t["wall_s"] > 0 and t["images_per_second"] == round(7 / t["wall_s"], 3)
+    assert "histogram" not in t and 0 < t["median_s"] <= t["p95_s"] <= t["max_s"]
+    assert t["mean_s"] == pytest.approx(t["work_s"] / 7, abs=1e-3)
     assert len(m["annotated"]) == 3
     assert all((out / name).stat().st_size > 1000 for name in m["annotated"])
     assert (out / "seconds_per_image.png").exists()

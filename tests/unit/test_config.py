@@ -7,7 +7,7 @@ from typing import Literal
 
 import pytest
 
-from sparkfolio.runtime.config import apply_override, load_config
+from sparkfolio.runtime.config import apply_override, job_spark_settings, load_config
 from sparkfolio.runtime.errors import ConfigError
 
 
@@ -94,3 +94,28 @@ def test_empty_file_is_defaults(tmp_path):
     path = tmp_path / "empty.yaml"
     path.write_text("")
     assert load_config(Cfg, path) == Cfg()
+
+
+def test_spark_section_holds_the_jobs_spark_settings_not_config_keys(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("iterations: 3\nspark:\n  spark.driver.extraJavaOptions: -XX:TieredStopAtLevel=1\n"
+                    "  spark.sql.shuffle.partitions: 4\n  spark.ui.enabled: false\n")
+    assert load_config(Cfg, path) == Cfg(iterations=3)
+    assert job_spark_settings(path) == {"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
+                                        "spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false"}
+    assert job_spark_settings(None) == {}
+    path.write_text("iterations: 3\n")
+    assert job_spark_settings(path) == {}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("spark: [a, b]\n", "'spark' must be a mapping of Spark settings, not list"),
+    ("spark:\n  driver.memory: 2g\n", "Spark setting 'driver.memory' must start with 'spark.'"),
+    ("spark:\n  spark.x:\n    y: 1\n", "Spark setting spark.x must be a plain value, not dict"),
+])
+def test_bad_spark_sections(tmp_path, text, message):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        job_spark_settings(path)
+    assert str(err.value) == f"{path}: {message}"

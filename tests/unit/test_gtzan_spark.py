@@ -12,9 +12,6 @@ from sparkfolio.gtzan.audio import genre_from_path
 from sparkfolio.gtzan.features import SUMMARY_FEATURES, FeatureParams
 from sparkfolio.gtzan.features_job import (
     FeaturesConfig,
-    pack_files,
-    partition_bytes,
-    extension_glob,
     feature_params,
     plot_sample,
     summarise,
@@ -105,39 +102,12 @@ def test_unit_vectors_are_null_for_a_clip_at_the_mean(spark):
 
 
 def test_settings_helpers():
-    assert extension_glob(["wav", ".AU"]) == "*.{[aA][uU],[wW][aA][vV]}"
-    assert extension_glob(["mp3"]) == "*.[mM][pP]3"
-    # One core: 4 files of ~1.3 MB with Spark's 4 MB open cost per file fit under the limit, a 5th does not.
-    clip, cost = 1_323_632, 4 * 2**20
-    limit = partition_bytes([clip] * 10, 4, cost, 1)
-    assert 4 * clip + 3 * cost <= limit < 5 * clip + 4 * cost
     assert feature_params(FeaturesConfig()).segment_samples == 66150
     with pytest.raises(ConfigError, match="hop_length"):
         feature_params(FeaturesConfig(hop_length=0))
     with pytest.raises(ConfigError, match="shorter than n_fft"):
         feature_params(FeaturesConfig(segments_per_30s=1000))
     assert len(SUMMARY_FEATURES) == 57
-
-
-def test_pack_files_packs_like_spark_largest_first():
-    # Largest first; a task closes when the next file would take it over the limit.
-    assert pack_files([1, 5, 3, 2], 7, 1) == [[5], [3, 2], [1]]
-    assert pack_files([4, 4, 4], 100, 0) == [[4, 4, 4]]
-
-
-def test_partition_bytes_keeps_every_core_busy_to_the_end():
-    clip, cost = 1_323_632, 4 * 2**20
-
-    def tasks(n: int, cores: int, per_task: int = 4) -> list[int]:
-        return [len(t) for t in pack_files([clip] * n, partition_bytes([clip] * n, per_task, cost, cores), cost)]
-
-    # 20 clips on 2 cores: 10 tasks of 2, not 5 of 4 (the fifth would run alone).
-    assert tasks(20, 2) == [2] * 10
-    assert tasks(100, 2) == [3] * 33 + [1]
-    assert tasks(20, 1) == [4] * 5  # one core: the fewest tasks
-    assert max(tasks(37, 2, per_task=6)) <= 6
-    assert tasks(1, 2) == [1]
-    assert partition_bytes([0, 0], 4, cost, 2) == cost  # only empty files: nothing to pack
 
 
 def test_plot_sample_takes_the_first_clips_of_each_genre():

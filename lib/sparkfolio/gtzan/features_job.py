@@ -36,17 +36,12 @@ from sparkfolio.gtzan.spark_features import (
     segments_table,
     with_identity,
 )
+from sparkfolio.runtime.binaryfiles import binary_files, has_extension
 from sparkfolio.runtime.errors import ConfigError, DataQualityError, InputError
 from sparkfolio.runtime.inputs import list_input_files
 from sparkfolio.runtime.job import JobContext
 from sparkfolio.runtime.output import JobOutput
 from sparkfolio.runtime.session import executor_cores
-
-# Spark charges every file this much on top of its size when packing files into tasks.
-_OPEN_COST_KEY = "spark.sql.files.openCostInBytes"
-_MAX_PARTITION_KEY = "spark.sql.files.maxPartitionBytes"
-# Spark splits the input into at least this many tasks (default: the default parallelism).
-_MIN_PARTITIONS_KEY = "spark.sql.files.minPartitionNum"
 
 
 @dataclass
@@ -98,80 +93,6 @@ def feature_params(cfg: FeaturesConfig) -> FeatureParams:
     if params.segment_samples < cfg.n_fft:
         raise ConfigError(f"segments_per_30s={cfg.segments_per_30s} makes segments shorter than n_fft={cfg.n_fft}")
     return params
-
-
-def extension_glob(extensions: list[str]) -> str:
-    """A Hadoop glob matching file names ending in any of ``extensions``, in any letter case.
-
-    ``["wav", "au"]`` gives ``*.{[aA][uU],[wW][aA][vV]}``, so ``.WAV`` and ``.Wav`` files are read
-    just as the driver's (case-insensitive) listing counts them.
-    """
-    def any_case(ext: str) -> str:
-        return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in ext)
-
-    names = sorted({any_case(e.lstrip(".").lower()) for e in extensions})
-    return "*." + (names[0] if len(names) == 1 else "{" + ",".join(names) + "}")
-
-
-#: A task's own cost (scheduling, the worker's Arrow stream, the function unpickled), in average
-#: files: measured ~0.1 s of a core per task on local[2] with workers reused, against ~0.7 s of
-#: work per 30 s clip.
-_TASK_COST_FILES = 0.15
-
-
-def pack_files(sizes: list[int], max_bytes: int, open_cost: int) -> list[list[int]]:
-    """The file sizes of each task, packed as Spark's file scan packs them.
-
-    Spark (``FilePartition.getFilePartitions``) takes files largest first and closes a task when
-    the next file would take it over ``max_bytes``, counting every file ``open_cost`` bytes more
-    than its size.
-    """
-    tasks: list[list[int]] = []
-    current: list[int] = []
-    total = 0
-    for size in sorted(sizes, reverse=True):
-        if current and total + size > max_bytes:
-            tasks.append(current)
-            current, total = [], 0
-        current.append(size)
-        total += size + open_cost
-    if current:
-        tasks.append(current)
-    return tasks
-
-
-def _makespan(tasks: list[list[int]], cores: int, task_cost: float) -> float:
-    """When the last core finishes: tasks in order, each to the first free core, work ~ bytes."""
-    import heapq
-
-    free = [0.0] * max(1, cores)
-    for files in tasks:
-        heapq.heappush(free, heapq.heappop(free) + sum(files) + task_cost)
-    return max(free)
-
-
-def partition_bytes(sizes: list[int], files_per_task: int, open_cost: int, cores: int) -> int:
-    """maxPartitionBytes that packs at most about ``files_per_task`` files a task, cores kept busy.
-
-    Several files per task amortise the per-task cost; but tasks must also end together: 20
-    clips at 4 a task are 5 tasks, and on 2 cores the fifth runs alone while a core idles (a
-    fifth of the job). So every packing of 1 to ``files_per_task`` average files a task is
-    simulated on ``cores`` cores, and the one that finishes first wins (the fewest tasks on a tie).
-    Spark's own cap (total bytes over ``spark.sql.files.minPartitionNum``) must be lifted for the
-    result to hold: the job sets minPartitionNum to 1.
-    """
-    sizes = [size for size in sizes if size > 0]  # Spark's scan skips empty files
-    if not sizes:
-        return max(1, open_cost)
-    avg = sum(sizes) / len(sizes)
-    best: tuple[float, int] | None = None
-    for k in range(max(1, files_per_task), 0, -1):
-        limit = max(1, int(k * (avg + open_cost) - open_cost))
-        span = _makespan(pack_files(sizes, limit, open_cost), cores, _TASK_COST_FILES * avg)
-        # Strictly better only: among equal finishing times the larger k (fewer tasks) stays.
-        if best is None or span < best[0] * (1 - 1e-9):
-            best = (span, limit)
-    return best[1]
 
 
 def plot_sample(paths: list[str], per_genre: int, max_plots: int) -> list[str]:
@@ -227,96 +148,81 @@ def run(ctx: JobContext) -> None:
     started = time.perf_counter()
 
     listed = list_input_files(spark, ctx.input)
-    wanted = {e.lstrip(".").lower() for e in cfg.extensions}
-    audio = [f for f in listed if "." in f.name and f.name.rsplit(".", 1)[1].lower() in wanted]
+    audio = [f for f in listed if has_extension(f.name, cfg.extensions)]
     ignored = len(listed) - len(audio)
     if not audio:
-        raise InputError(f"no .{'/.'.join(sorted(wanted))} files under {ctx.input} ({len(listed)} other files)")
+        wanted = sorted({e.lstrip(".").lower() for e in cfg.extensions})
+        raise InputError(f"no .{'/.'.join(wanted)} files under {ctx.input} ({len(listed)} other files)")
     ctx.log.info("%d audio files under %s (%d other files ignored)", len(audio), ctx.input, ignored)
 
-    open_cost = int(spark.conf.get(_OPEN_COST_KEY, str(4 * 1024 * 1024)))
-    previous = {key: spark.conf.get(key, None) for key in (_MAX_PARTITION_KEY, _MIN_PARTITIONS_KEY)}
-    cores = executor_cores(spark)
-    spark.conf.set(_MAX_PARTITION_KEY,
-                   str(partition_bytes([f.size for f in audio], cfg.files_per_task, open_cost, cores)))
-    spark.conf.set(_MIN_PARTITIONS_KEY, "1")
     analysed = None
-    try:
-        files = (
-            spark.read.format("binaryFile")
-            .option("recursiveFileLookup", "true")
-            .option("pathGlobFilter", extension_glob(cfg.extensions))
-            .load(ctx.input)
-        )
-        plot_paths = plot_sample([f.path for f in audio if f.size > 0], cfg.plots_per_genre, cfg.max_plots)
-        udf_out = (files.where(F.col("length") > 0).select("path", "content")
-                   .mapInArrow(clip_analyser(params, plot_paths), analysis_schema()))
-        # Spark's file scan skips zero-byte files; the driver's listing knows them, so they are
-        # rejected explicitly rather than lost.
-        empty = [f.path for f in audio if f.size == 0]
-        if empty:
-            udf_out = udf_out.unionByName(_empty_rejects(spark, empty))
-        analysed = with_identity(udf_out).persist(StorageLevel.MEMORY_AND_DISK)
+    with binary_files(spark, ctx.input, [f.size for f in audio], cfg.extensions, cfg.files_per_task,
+                      executor_cores(spark)) as files:
+        try:
+            plot_paths = plot_sample([f.path for f in audio if f.size > 0], cfg.plots_per_genre, cfg.max_plots)
+            udf_out = (files.select("path", "content")
+                       .mapInArrow(clip_analyser(params, plot_paths), analysis_schema()))
+            # Spark's file scan skips zero-byte files; the driver's listing knows them, so they are
+            # rejected explicitly rather than lost.
+            empty = [f.path for f in audio if f.size == 0]
+            if empty:
+                udf_out = udf_out.unionByName(_empty_rejects(spark, empty))
+            analysed = with_identity(udf_out).persist(StorageLevel.MEMORY_AND_DISK)
 
-        # The first action runs the UDF over every file and fills the cache; all later ones read it.
-        summary = summarise(_groups(analysed))
-        n_files, rejected = summary["files"], summary["rejected"]
-        if n_files != len(audio):
-            ctx.log.warning("listed %d audio files under %s but Spark read %d", len(audio), ctx.input, n_files)
-        fraction = rejected / n_files if n_files else 0.0
-        metrics = {
-            "input": ctx.input,
-            "files_listed": len(listed),
-            "audio_files": len(audio),
-            "files_read": n_files,
-            "ignored_files": ignored,
-            "clips": summary["ok"],
-            "rejected": rejected,
-            "reject_fraction": fraction,
-            "reject_reasons": summary["reject_reasons"],
-            "config": {**vars(cfg), "segment_samples": params.segment_samples},
-        }
-        with JobOutput(spark, ctx.output) as out:
-            out.write_table("rejects", rejects_table(analysed).coalesce(1).sortWithinPartitions("path"))
-            if fraction > cfg.max_reject_fraction:
-                metrics["elapsed_s"] = time.perf_counter() - started
+            # The first action runs the UDF over every file and fills the cache; all later ones read it.
+            summary = summarise(_groups(analysed))
+            n_files, rejected = summary["files"], summary["rejected"]
+            if n_files != len(audio):
+                ctx.log.warning("listed %d audio files under %s but Spark read %d", len(audio), ctx.input, n_files)
+            fraction = rejected / n_files if n_files else 0.0
+            metrics = {
+                "input": ctx.input,
+                "files_listed": len(listed),
+                "audio_files": len(audio),
+                "files_read": n_files,
+                "ignored_files": ignored,
+                "clips": summary["ok"],
+                "rejected": rejected,
+                "reject_fraction": fraction,
+                "reject_reasons": summary["reject_reasons"],
+                "config": {**vars(cfg), "segment_samples": params.segment_samples},
+            }
+            with JobOutput(spark, ctx.output) as out:
+                out.write_table("rejects", rejects_table(analysed).coalesce(1).sortWithinPartitions("path"))
+                if fraction > cfg.max_reject_fraction:
+                    metrics["elapsed_s"] = time.perf_counter() - started
+                    out.write_json("metrics.json", metrics)
+                    out.keep_only(["rejects", "metrics.json"])
+                    raise DataQualityError(
+                        f"{rejected} of {n_files} files under {ctx.input} could not be used "
+                        f"({fraction:.1%} > max_reject_fraction {cfg.max_reject_fraction:.1%}); see the rejects table")
+                # Few, well-filled Parquet files whatever the number of tasks (a clip row is ~1 KB,
+                # a segment row ~7 KB); rows sorted by path inside each file.
+                out.write_table("clips", clips_table(analysed).coalesce(max(1, math.ceil(summary["ok"] / 100_000)))
+                                .sortWithinPartitions("path"))
+                out.write_table("segments", segments_table(analysed, cfg.segment_mfcc)
+                                .coalesce(max(1, math.ceil(summary["segments"] / 20_000)))
+                                .sortWithinPartitions("path", "segment"))
+                n_plots = _write_clip_plots(out, analysed) if plot_paths else 0
+                if summary["genres"]:
+                    import pandas as pd
+
+                    out.write_figure("genre_features.png", genre_features_figure(pd.DataFrame(summary["genres"])))
+                elapsed = time.perf_counter() - started
+                metrics.update(
+                    segments=summary["segments"],
+                    audio_seconds=summary["audio_s"],
+                    work_seconds=summary["work_s"],
+                    work_seconds_per_clip=summary["work_s"] / n_files if n_files else None,
+                    elapsed_s=elapsed,
+                    clips_per_second=n_files / elapsed if elapsed > 0 else None,
+                    plots=n_plots,
+                    genres=summary["genres"],
+                )
                 out.write_json("metrics.json", metrics)
-                out.keep_only(["rejects", "metrics.json"])
-                raise DataQualityError(
-                    f"{rejected} of {n_files} files under {ctx.input} could not be used "
-                    f"({fraction:.1%} > max_reject_fraction {cfg.max_reject_fraction:.1%}); see the rejects table")
-            # Few, well-filled Parquet files whatever the number of tasks (a clip row is ~1 KB,
-            # a segment row ~7 KB); rows sorted by path inside each file.
-            out.write_table("clips", clips_table(analysed).coalesce(max(1, math.ceil(summary["ok"] / 100_000)))
-                            .sortWithinPartitions("path"))
-            out.write_table("segments", segments_table(analysed, cfg.segment_mfcc)
-                            .coalesce(max(1, math.ceil(summary["segments"] / 20_000)))
-                            .sortWithinPartitions("path", "segment"))
-            n_plots = _write_clip_plots(out, analysed) if plot_paths else 0
-            if summary["genres"]:
-                import pandas as pd
-
-                out.write_figure("genre_features.png", genre_features_figure(pd.DataFrame(summary["genres"])))
-            elapsed = time.perf_counter() - started
-            metrics.update(
-                segments=summary["segments"],
-                audio_seconds=summary["audio_s"],
-                work_seconds=summary["work_s"],
-                work_seconds_per_clip=summary["work_s"] / n_files if n_files else None,
-                elapsed_s=elapsed,
-                clips_per_second=n_files / elapsed if elapsed > 0 else None,
-                plots=n_plots,
-                genres=summary["genres"],
-            )
-            out.write_json("metrics.json", metrics)
-    finally:
-        if analysed is not None:
-            analysed.unpersist()
-        for key, value in previous.items():
-            if value is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, value)
+        finally:
+            if analysed is not None:
+                analysed.unpersist()
 
     ctx.report(f"gtzan-features: {summary['ok']} clips, {summary['segments']} segments, {rejected} rejected "
                f"({ignored} non-audio files ignored) in {elapsed:.1f} s -> {out.uri}")
@@ -357,5 +263,4 @@ def _write_clip_plots(out: JobOutput, analysed) -> int:
     return 2 * len(rows)
 
 
-__all__ = ["FeaturesConfig", "SUMMARY_FEATURES", "run", "feature_params", "extension_glob", "pack_files",
-           "partition_bytes", "plot_sample", "summarise"]
+__all__ = ["FeaturesConfig", "SUMMARY_FEATURES", "run", "feature_params", "plot_sample", "summarise"]

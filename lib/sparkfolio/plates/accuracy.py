@@ -8,26 +8,13 @@ to be doubtful; accuracy is reported on all labels and without the flagged ones.
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
-from urllib.parse import unquote
 
-import pandas as pd
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
-
-def nfc_series(s: pd.Series) -> pd.Series:
-    """NFC-normalised, stripped strings (nulls kept): labels typed on any OS compare equal."""
-    return s.map(lambda v: None if v is None or v is pd.NA else unicodedata.normalize("NFC", str(v)).strip())
-
-
-def name_label_series(s: pd.Series) -> pd.Series:
-    """The plate text in each path's file name (URL-decoded, as Hadoop paths escape), or null."""
-    from sparkfolio.plates.formats import label_from_name
-
-    return s.map(lambda p: None if p is None or p is pd.NA else label_from_name(unquote(str(p))))
+from sparkfolio.plates.labelnames import name_label_series, nfc_series
 
 
 def _nfc_udf() -> Any:
@@ -117,20 +104,31 @@ def score(df: DataFrame) -> DataFrame:
                                                 F.greatest(F.lit(0.0), 1.0 - dist / F.length(lab)))))
 
 
-def accuracy_summary(scored: DataFrame) -> dict[str, Any]:
+def accuracy_parts(scored: DataFrame, keys: tuple[str, ...] = (), extra: tuple[Column, ...] = ()) -> DataFrame:
+    """Per (``keys``, label source, flag) group: ``n``, ``labelled``, ``correct``, ``char_sum`` (not collected).
+
+    Extra grouping ``keys`` and aggregations ``extra`` let a caller get its other counts from the
+    same pass; rows without a label form groups with ``labelled`` 0, which
+    :func:`summarise_accuracy` skips.
+    """
+    labelled = F.col("label").isNotNull()
+    return (scored.groupBy(*keys, "label_source", "flagged")
+            .agg(F.count(F.lit(1)).alias("n"),
+                 F.sum(labelled.cast("int")).alias("labelled"),
+                 F.sum(F.when(labelled, F.col("exact").cast("int"))).alias("correct"),
+                 F.sum(F.when(labelled, F.col("char_accuracy"))).alias("char_sum"),
+                 *extra))
+
+
+def summarise_accuracy(parts: list[Any]) -> dict[str, Any]:
     """Exact and character accuracy over all labelled rows, without flagged labels, per source.
 
-    One small aggregation (per label source and flag); only those few sums reach the driver.
+    ``parts`` are the few rows of :func:`accuracy_parts` (anything indexable by its column names).
     """
-    parts = (scored.where(F.col("label").isNotNull())
-             .groupBy("label_source", "flagged")
-             .agg(F.count(F.lit(1)).alias("n"),
-                  F.sum(F.col("exact").cast("int")).alias("correct"),
-                  F.sum("char_accuracy").alias("char_sum"))
-             .collect())
+    parts = [p for p in parts if int(p["labelled"] or 0) > 0]
 
     def combine(rows: list[Any]) -> dict[str, Any]:
-        n = sum(int(r["n"]) for r in rows)
+        n = sum(int(r["labelled"]) for r in rows)
         correct = sum(int(r["correct"] or 0) for r in rows)
         chars = sum(float(r["char_sum"] or 0.0) for r in rows)
         return {"labelled": n, "correct": correct,
@@ -143,3 +141,8 @@ def accuracy_summary(scored: DataFrame) -> dict[str, Any]:
         "excluding_flagged": combine([r for r in parts if not r["flagged"]]),
         "by_label_source": {s: combine([r for r in parts if r["label_source"] == s]) for s in sources},
     }
+
+
+def accuracy_summary(scored: DataFrame) -> dict[str, Any]:
+    """:func:`summarise_accuracy` of a scored table: one small aggregation, only its sums collected."""
+    return summarise_accuracy(accuracy_parts(scored).collect())

@@ -15,6 +15,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from pyspark.sql import functions as F
+
+from sparkfolio.runtime.binaryfiles import binary_files, has_extension, open_cost, planned_tasks
 from sparkfolio.runtime.errors import ConfigError, DataQualityError, InputError
 from sparkfolio.runtime.inputs import list_input_files
 from sparkfolio.runtime.job import JobContext
@@ -78,64 +81,49 @@ def run(ctx: JobContext) -> None:
     """Read every image under ``--input``; write plates, rejects, metrics and annotated samples."""
     import time
 
-    from pyspark import StorageLevel
-    from pyspark.sql import functions as F
-
-    from sparkfolio.plates.accuracy import accuracy_summary, attach_labels, score
+    from sparkfolio.plates.accuracy import attach_labels, score
     from sparkfolio.plates.pipeline import prepare
     from sparkfolio.plates.udf import RESULT_SCHEMA, ocr_batches
 
+    started = time.perf_counter()
     cfg: OcrConfig = ctx.config
     _check(cfg)
     spark = ctx.spark
     settings = _settings(cfg)
     # Fail fast on the driver with the install hint, before any task starts.
     prepare(settings)
-    exts = tuple("." + e.lower().lstrip(".") for e in cfg.extensions)
-    files = [f for f in list_input_files(spark, ctx.input) if f.path.lower().endswith(exts)]
+    files = [f for f in list_input_files(spark, ctx.input) if has_extension(f.name, cfg.extensions)]
     if not files:
         raise InputError(f"no images ({', '.join(cfg.extensions)}) under {ctx.input}")
     n = len(files)
     # Spark's file scan skips zero-byte files: they get their error rows here instead of
     # vanishing from the output (the listing knows them).
     empty = [f.path for f in files if f.size == 0]
-    nonempty = [f.path for f in files if f.size > 0]
+    sizes = [f.size for f in files]
     cores = executor_cores(spark)
-    tasks = task_count(len(nonempty), cores, cfg.files_per_task)
+    tasks = planned_tasks(sizes, cfg.files_per_task, open_cost(spark), cores)
     labels = _read_labels(spark, cfg.labels) if cfg.labels else None
-    started = time.perf_counter()
-    with JobOutput(spark, ctx.output) as out:
-        # The listed paths are literal names: escaped, so a file called a[1].jpg is not re-globbed.
-        images = (spark.read.format("binaryFile").load([glob_escape(p) for p in nonempty]) if nonempty
-                  else spark.createDataFrame([], "path string, modificationTime timestamp, length long, content binary"))
-        # binaryFile packs many small files into one split; spread them over tasks of a few
-        # files each so every core gets work.
-        results = images.select("path", "content").repartition(tasks).mapInPandas(ocr_batches(settings), RESULT_SCHEMA)
+    with JobOutput(spark, ctx.output) as out, \
+            binary_files(spark, ctx.input, sizes, cfg.extensions, cfg.files_per_task, cores) as images:
+        results = images.select("path", "content").mapInPandas(ocr_batches(settings), RESULT_SCHEMA)
         if empty:
             results = results.unionByName(_empty_rows(spark, empty))
-        # The OCR must run once per image, and a plan that reads its output twice runs it twice
-        # (measured: a self-join in attach_labels did, every image was read twice). So it is cached
-        # and materialised first, whatever the plan below does; later jobs read the written table.
-        results = results.persist(StorageLevel.MEMORY_AND_DISK)
-        try:
-            results.count()
-            scored = score(attach_labels(results, labels))
-            # Sorted inside few files rather than with orderBy, whose range partitioning costs a
-            # sampling job and a shuffle; one file holds up to 100k rows (~20 MB), so small
-            # inputs come out as one file sorted by path.
-            out.write_table("plates", scored.coalesce(max(1, math.ceil(n / 100_000))).sortWithinPartitions("path"))
-        finally:
-            results.unpersist()
+        # One job reads every image once and writes the table: the plan reads the UDF's output
+        # once (attach_labels joins without a self-join), and the few output files come from a
+        # shuffle of the small result rows. (coalesce would pull the UDF itself into that many
+        # tasks; orderBy would add a sampling job.) One file holds up to 100k rows (~20 MB), so
+        # small inputs come out as one file sorted by path.
+        scored = score(attach_labels(results, labels))
+        out.write_table("plates", scored.repartition(max(1, math.ceil(n / 100_000))).sortWithinPartitions("path"))
         plates = spark.read.parquet(out.path("plates"))
-        wall = time.perf_counter() - started
         rejects = plates.where(F.col("error").isNotNull()).select("path", F.col("error").alias("reason"))
         out.write_table("rejects", rejects)
-        metrics = _metrics(plates, n, tasks, wall, cores)
-        metrics["accuracy"] = accuracy_summary(plates)
-        metrics["config"] = {k: getattr(cfg, k) for k in cfg.__dataclass_fields__}
+        metrics = _metrics(plates, n, tasks, cores)
         if cfg.annotate > 0:
             metrics["annotated"] = _annotate(spark, out, images, plates, cfg)
-        out.write_figure("seconds_per_image.png", _timing_figure(plates))
+        out.write_figure("seconds_per_image.png", _timing_figure(metrics["timing"].pop("histogram")))
+        metrics["config"] = {k: getattr(cfg, k) for k in cfg.__dataclass_fields__}
+        _set_wall(metrics["timing"], time.perf_counter() - started, n, min(cores, tasks))
         out.write_json("metrics.json", metrics)
         bad = metrics["images"]["errors"] / n
         if bad > cfg.max_error_fraction:
@@ -154,19 +142,6 @@ def run(ctx: JobContext) -> None:
     ctx.report(f"output: {out.uri}")
 
 
-#: Characters Hadoop's glob syntax gives a meaning (the backslash escapes them).
-_GLOB_CHARS = re.compile(r"([\\\[\]{}*?])")
-
-
-def glob_escape(path: str) -> str:
-    """``path`` with Hadoop glob characters (``[ ] { } * ? \\``) backslash-escaped.
-
-    ``DataFrameReader.load`` expands globs in the paths it is given; a listed file name such as
-    ``a[1].jpg`` must match itself only (unescaped it would match ``a1.jpg`` and not itself).
-    """
-    return _GLOB_CHARS.sub(r"\\\1", path)
-
-
 def _empty_rows(spark: Any, paths: list[str]) -> Any:
     """Result rows (the UDF's schema) with an error for zero-byte files, which Spark never reads."""
     from sparkfolio.plates.pipeline import EMPTY_FILE, PlateResult
@@ -175,59 +150,72 @@ def _empty_rows(spark: Any, paths: list[str]) -> Any:
     return spark.createDataFrame([PlateResult(path=p, error=EMPTY_FILE).as_dict() for p in paths], RESULT_SCHEMA)
 
 
-def task_count(files: int, cores: int, files_per_task: int) -> int:
-    """Tasks for ``files`` images: about ``files_per_task`` each, in whole waves of ``cores`` tasks.
+#: Bins of the seconds-per-image histogram.
+HISTOGRAM_BINS = 30
 
-    A number of tasks that is not a multiple of the cores leaves cores idle while the last wave
-    runs (3 tasks on 2 cores: the third runs alone, the job takes 2 tasks' time for 1.5 tasks'
-    work), so it is rounded up to whole waves; never more tasks than files.
+
+def _metrics(plates: Any, n: int, tasks: int, cores: int) -> dict[str, Any]:
+    """Counts, format and engine shares, accuracy and timing figures of the written table.
+
+    Two small aggregations, whatever the number of images: one grouped by format, engine,
+    label source and flag (counts, accuracy sums, time range), then the percentiles and the
+    histogram, whose bins need that range. Only their few rows reach the driver.
     """
-    if files <= 0:
-        return 1
-    cores = max(1, cores)
-    waves = math.ceil(math.ceil(files / max(1, files_per_task)) / cores)
-    return max(1, min(files, waves * cores))
+    from sparkfolio.plates.accuracy import accuracy_parts, summarise_accuracy
 
-
-def _metrics(plates: Any, n: int, tasks: int, wall: float, cores: int) -> dict[str, Any]:
-    """Counts, format and engine shares, and timing figures (one aggregation pass)."""
-    from pyspark.sql import functions as F
-
-    row = plates.agg(
-        F.count(F.lit(1)).alias("images"),
+    named = (plates.withColumn("format", F.coalesce("format", F.lit("none")))
+             .withColumn("engine", F.coalesce("engine", F.lit("none"))))
+    parts = [r.asDict() for r in accuracy_parts(named, keys=("format", "engine"), extra=(
         F.sum(F.col("error").isNotNull().cast("int")).alias("errors"),
         F.sum(F.col("text").isNotNull().cast("int")).alias("read"),
         F.sum(F.col("valid").cast("int")).alias("valid"),
         F.sum("seconds").alias("work_s"),
-        F.avg("seconds").alias("mean_s"),
-        F.percentile_approx("seconds", 0.5).alias("median_s"),
-        F.percentile_approx("seconds", 0.95).alias("p95_s"),
-        F.max("seconds").alias("max_s"),
+        F.min("seconds").alias("lo"),
+        F.max("seconds").alias("hi"),
+    )).collect()]
+    summed = {k: sum(int(p[k] or 0) for p in parts) for k in ("n", "errors", "read", "valid")}
+    work = sum(float(p["work_s"] or 0.0) for p in parts)
+    by_format: dict[str, int] = {}
+    by_engine: dict[str, int] = {}
+    for p in parts:
+        by_format[p["format"]] = by_format.get(p["format"], 0) + int(p["n"])
+        by_engine[p["engine"]] = by_engine.get(p["engine"], 0) + int(p["n"])
+    seen = [float(p[k]) for p in parts for k in ("lo", "hi") if p[k] is not None]
+    lo, hi = (min(seen), max(seen)) if seen else (0.0, 0.0)
+    width = (hi - lo) / HISTOGRAM_BINS if hi > lo else 1.0
+    bin_of = F.least(F.floor((F.col("seconds") - lo) / width), F.lit(HISTOGRAM_BINS - 1))
+    spread = plates.agg(
+        F.percentile_approx("seconds", [0.5, 0.95]).alias("q"),
+        *[F.sum((bin_of == b).cast("int")).alias(f"b{b}") for b in range(HISTOGRAM_BINS)],
     ).first()
-    by_format = {r["format"] or "none": r["n"] for r in
-                 plates.groupBy("format").agg(F.count(F.lit(1)).alias("n")).collect()}
-    by_engine = {r["engine"] or "none": r["n"] for r in
-                 plates.groupBy("engine").agg(F.count(F.lit(1)).alias("n")).collect()}
-    work = float(row["work_s"] or 0.0)
+    q = spread["q"] or [None, None]
+    images = summed["n"]
     return {
-        "images": {"total": int(row["images"]), "errors": int(row["errors"] or 0), "read": int(row["read"] or 0),
-                   "valid": int(row["valid"] or 0), "listed": n},
+        "images": {"total": images, "errors": summed["errors"], "read": summed["read"], "valid": summed["valid"],
+                   "listed": n},
         "by_format": dict(sorted(by_format.items())),
         "by_engine": dict(sorted(by_engine.items())),
+        "accuracy": summarise_accuracy(parts),
         "timing": {
-            "wall_s": round(wall, 3),
             "tasks": tasks,
             "cores": cores,
             "work_s": round(work, 3),
-            "mean_s": round(float(row["mean_s"] or 0.0), 4),
-            "median_s": round(float(row["median_s"] or 0.0), 4),
-            "p95_s": round(float(row["p95_s"] or 0.0), 4),
-            "max_s": round(float(row["max_s"] or 0.0), 4),
-            "images_per_second": round(n / wall, 3) if wall > 0 else None,
-            # Share of the cores' wall time not spent reading images: Spark, Arrow, set-up.
-            "overhead_fraction": round(1.0 - work / (wall * min(cores, tasks)), 4) if wall > 0 else None,
+            "mean_s": round(work / images, 4) if images else 0.0,
+            "median_s": round(float(q[0] or 0.0), 4),
+            "p95_s": round(float(q[1] or 0.0), 4),
+            "max_s": round(hi, 4),
+            "histogram": {"lo": lo, "width": width, "counts": [int(spread[f"b{b}"] or 0) for b in range(HISTOGRAM_BINS)]},
         },
     }
+
+
+def _set_wall(timing: dict[str, Any], wall: float, n: int, busy_cores: int) -> None:
+    """Whole-job figures: wall time from the start of the job (session start excluded) to its metrics."""
+    timing["wall_s"] = round(wall, 3)
+    timing["images_per_second"] = round(n / wall, 3) if wall > 0 else None
+    # Share of the cores' wall time not spent reading images: listing, Spark, Arrow, set-up,
+    # the outputs and their summaries.
+    timing["overhead_fraction"] = round(1.0 - timing["work_s"] / (wall * busy_cores), 4) if wall > 0 else None
 
 
 def _annotate(spark: Any, out: Any, images: Any, plates: Any, cfg: OcrConfig) -> list[str]:
@@ -257,23 +245,16 @@ def _annotate(spark: Any, out: Any, images: Any, plates: Any, cfg: OcrConfig) ->
     return sorted(names)
 
 
-def _timing_figure(plates: Any) -> Any:
-    """Histogram of seconds per image (computed on the executors, 30 bins)."""
+def _timing_figure(histogram: dict[str, Any]) -> Any:
+    """Histogram of seconds per image (bins counted on the executors by :func:`_metrics`)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from pyspark.sql import functions as F
 
-    stats = plates.agg(F.min("seconds").alias("lo"), F.max("seconds").alias("hi")).first()
-    lo, hi = float(stats["lo"] or 0.0), float(stats["hi"] or 0.0)
-    bins = 30
-    width = (hi - lo) / bins if hi > lo else 1.0
-    counts = {r["b"]: r["n"] for r in plates.select(
-        F.least(F.floor((F.col("seconds") - lo) / width), F.lit(bins - 1)).cast("int").alias("b"))
-        .groupBy("b").agg(F.count(F.lit(1)).alias("n")).collect()}
+    lo, width, counts = histogram["lo"], histogram["width"], histogram["counts"]
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.bar([lo + (b + 0.5) * width for b in range(bins)], [counts.get(b, 0) for b in range(bins)], width=width * 0.9)
+    ax.bar([lo + (b + 0.5) * width for b in range(len(counts))], counts, width=width * 0.9)
     ax.set_xlabel("seconds per image (inside the UDF)")
     ax.set_ylabel("images")
     ax.set_title("plates-ocr: time per image")

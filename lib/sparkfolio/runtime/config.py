@@ -4,6 +4,10 @@ Every job declares a dataclass whose field defaults are the documented defaults;
 in ``conf/`` mirrors them so users can edit one place, and ``--set key=value`` overrides either.
 Nested dataclasses are addressed with dotted keys (``--set als.rank=20``). Unknown keys and
 values of the wrong type are errors, never silently ignored.
+
+One top-level key is reserved: ``spark``, a mapping of Spark settings this job needs (read by
+:func:`job_spark_settings`; the CLI applies them over the Spark profile, and settings given to
+``spark-submit`` win over both).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: list[st
     data: dict[str, Any] = {}
     if path is not None:
         data = read_yaml_mapping(path)
+        data.pop(SPARK_KEY, None)  # the job's Spark settings: job_spark_settings
     cfg = _build(cls, data, where=str(path) if path else "defaults")
     for item in overrides or []:
         key, sep, raw = item.partition("=")
@@ -39,6 +44,35 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: list[st
             raise ConfigError(f"--set {item!r}: expected key=value")
         cfg = apply_override(cfg, key.strip(), raw)
     return cfg
+
+
+#: The reserved top-level key of a job's YAML that holds its Spark settings.
+SPARK_KEY = "spark"
+
+
+def job_spark_settings(path: str | Path | None) -> dict[str, str]:
+    """The ``spark:`` mapping of a job's YAML (``{}`` without one), values as Spark strings.
+
+    Raises
+    ------
+    ConfigError
+        ``spark`` is not a mapping of ``spark.*`` keys to plain values.
+    """
+    if path is None:
+        return {}
+    section = read_yaml_mapping(path).get(SPARK_KEY)
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: {SPARK_KEY!r} must be a mapping of Spark settings, not {type(section).__name__}")
+    out: dict[str, str] = {}
+    for key, value in section.items():
+        if not isinstance(key, str) or not key.startswith("spark."):
+            raise ConfigError(f"{path}: Spark setting {key!r} must start with 'spark.'")
+        if isinstance(value, (dict, list)) or value is None:
+            raise ConfigError(f"{path}: Spark setting {key} must be a plain value, not {type(value).__name__}")
+        out[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return out
 
 
 def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
