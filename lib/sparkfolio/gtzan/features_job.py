@@ -58,7 +58,7 @@ class FeaturesConfig:
     min_duration_s: float = field(default=1.0, metadata={"help": "shorter clips are rejected"})
     extensions: list[str] = field(default_factory=lambda: ["wav", "au"],
                                   metadata={"help": "audio file extensions read (any case)"})
-    files_per_task: int = field(default=4, metadata={"help": "at most about this many files per Spark task"})
+    files_per_task: int = field(default=16, metadata={"help": "at most about this many files per Spark task"})
     plots_per_genre: int = field(default=1, metadata={"help": "waveform + mel PNGs for the first clips of each genre"})
     max_plots: int = field(default=20, metadata={"help": "at most this many clips plotted"})
     max_reject_fraction: float = field(default=0.05, metadata={"help": "fail (exit 4) above this share of bad files"})

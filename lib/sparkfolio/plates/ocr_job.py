@@ -34,7 +34,8 @@ class OcrConfig:
     labels: str = field(default="", metadata={"help": "CSV path,text[,note] of known plates (else from file names)"})
     extensions: list[str] = field(default_factory=lambda: ["jpg", "jpeg", "png"],
                                   metadata={"help": "image file extensions read (case-insensitive)"})
-    files_per_task: int = field(default=8, metadata={"help": "images per Spark task"})
+    files_per_task: int = field(default=32, metadata={
+        "help": "at most about this many images per Spark task (fewer where that keeps every core busy to the end)"})
     use_tesseract: bool = field(default=True, metadata={"help": "also read the plate glyphs with Tesseract"})
     tesseract_cmd: str = "tesseract"
     tesseract_lang: str = "kor"
