@@ -3,6 +3,7 @@
 Usage::
 
     .venv/bin/python scripts/bench_udfs.py [--quick] [--only plates,gtzan] [--images 96] [--clips 100]
+        [--copies K] [--skip-one-core] [--json FILE]
 
 For each data set, three runs, each in its own fresh process (a fresh JVM for Spark):
 
@@ -15,8 +16,9 @@ For each data set, three runs, each in its own fresh process (a fresh JVM for Sp
 
 Data sets: ``scenes`` (plates-generate output: synthetic plates in 640x480 scenes), ``crops`` (the
 real plate crops, when present) and ``clips`` (the real GTZAN clips, else gtzan-generate output).
-Spark times are the jobs' own ``metrics.json`` wall times (listing to the written table, without
-the JVM start-up). The per-file work is the serial loop's: the sum of its per-file times, the
+Spark times are the jobs' own ``metrics.json`` wall times: the whole job, from its start (after
+the session's start-up) to its metrics, so the listing, the UDF stage, the output writes and the
+summaries all count. The per-file work is the serial loop's: the sum of its per-file times, the
 same function on the same files with nothing else running beside it. The UDF overhead is what the
 cores spent beyond that work, ``(cores * wall - serial work) / serial work``, so it also counts
 per-file time lost inside the job (the JVM's threads competing with the workers for the cores).

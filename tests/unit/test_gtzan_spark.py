@@ -157,23 +157,6 @@ def test_clip_matches_path_suffix_name_and_stem(spark):
     assert found("00001") == []
 
 
-@pytest.mark.parametrize("job, module, cls", [
-    ("gtzan_generate", "sparkfolio.gtzan.generate_job", "GenerateConfig"),
-    ("gtzan_features", "sparkfolio.gtzan.features_job", "FeaturesConfig"),
-    ("gtzan_similar", "sparkfolio.gtzan.similar_job", "SimilarConfig"),
-])
-def test_yaml_defaults_equal_the_config_dataclass(job, module, cls):
-    import importlib
-
-    from sparkfolio.runtime.config import load_config, read_yaml_mapping
-    from tests.conftest import REPO
-
-    config_class = getattr(importlib.import_module(module), cls)
-    path = REPO / "conf" / f"{job}.yaml"
-    assert load_config(config_class, path) == config_class()
-    assert set(read_yaml_mapping(path)) == {f for f in config_class.__dataclass_fields__}
-
-
 def test_genre_pair_summary():
     from sparkfolio.gtzan.similar_job import genre_pair_summary
 
