@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from sparkfolio.plates.render import SceneSpec, render_scene
-from sparkfolio.runtime.binaryfiles import planned_tasks
+from sparkfolio.runtime.binaryfiles import plan_packing
 from tests.conftest import shared_data
 
 pytestmark = pytest.mark.e2e
@@ -89,7 +89,7 @@ def test_ocr_reads_generated_scenes_and_rejects_broken_files(generated, run_job,
     assert m["accuracy"]["all"] == {"labelled": 6, "correct": 6, "exact_accuracy": 1.0, "char_accuracy": 1.0}
     # Packed by size (runtime.binaryfiles, whose tests check Spark runs the tasks it plans).
     sizes = [p.stat().st_size for p in (data / "images").glob("*.jpg")]
-    assert m["timing"]["tasks"] == planned_tasks(sizes, 32, 4 << 20, 2) and m["timing"]["cores"] == 2
+    assert m["timing"]["tasks"] == plan_packing(sizes, 32, 4 << 20, 2).tasks and m["timing"]["cores"] == 2
     t = m["timing"]
     assert t["work_s"] > 0 and t["wall_s"] > 0 and t["images_per_second"] == round(7 / t["wall_s"], 3)
     assert "histogram" not in t and 0 < t["median_s"] <= t["p95_s"] <= t["max_s"]
@@ -207,3 +207,4 @@ def test_too_many_unreadable_images_fail_but_publish_rejects(run_job, tmp_path, 
     assert "3 of 3 images" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "rejects"]
     assert len(pd.read_parquet(out / "rejects")) == 3
+

@@ -11,8 +11,7 @@ from sparkfolio.runtime.binaryfiles import (
     extension_glob,
     has_extension,
     pack_files,
-    partition_bytes,
-    planned_tasks,
+    plan_packing,
 )
 
 CLIP, COST = 1_323_632, 4 * 2**20
@@ -31,15 +30,15 @@ def test_pack_files_packs_like_spark_largest_first():
     assert pack_files([4, 4, 4], 100, 0) == [[4, 4, 4]]
 
 
-def test_partition_bytes_fits_files_per_task_on_one_core():
+def test_plan_packing_fits_files_per_task_on_one_core():
     # 4 files of ~1.3 MB with Spark's 4 MB open cost per file fit under the limit, a 5th does not.
-    limit = partition_bytes([CLIP] * 10, 4, COST, 1)
+    limit = plan_packing([CLIP] * 10, 4, COST, 1).max_bytes
     assert 4 * CLIP + 3 * COST <= limit < 5 * CLIP + 4 * COST
 
 
-def test_partition_bytes_keeps_every_core_busy_to_the_end():
+def test_plan_packing_keeps_every_core_busy_to_the_end():
     def tasks(n: int, cores: int, per_task: int = 4) -> list[int]:
-        return [len(t) for t in pack_files([CLIP] * n, partition_bytes([CLIP] * n, per_task, COST, cores), COST)]
+        return [len(t) for t in pack_files([CLIP] * n, plan_packing([CLIP] * n, per_task, COST, cores).max_bytes, COST)]
 
     # 20 clips on 2 cores: 10 tasks of 2, not 5 of 4 (the fifth would run alone).
     assert tasks(20, 2) == [2] * 10
@@ -47,8 +46,8 @@ def test_partition_bytes_keeps_every_core_busy_to_the_end():
     assert tasks(20, 1) == [4] * 5  # one core: the fewest tasks
     assert max(tasks(37, 2, per_task=6)) <= 6
     assert tasks(1, 2) == [1]
-    assert partition_bytes([0, 0], 4, COST, 2) == COST  # only empty files: nothing to pack
-    assert planned_tasks([CLIP] * 20 + [0], 4, COST, 2) == 10
+    assert plan_packing([0, 0], 4, COST, 2).max_bytes == COST  # only empty files: nothing to pack
+    assert plan_packing([CLIP] * 20 + [0], 4, COST, 2).tasks == 10
 
 
 def test_binary_files_reads_the_packing_it_planned_and_restores_the_session(spark, tmp_path: Path):
@@ -62,11 +61,12 @@ def test_binary_files_reads_the_packing_it_planned_and_restores_the_session(spar
     (folder / "_hidden.jpg").write_bytes(b"x" * 10)
     before = {k: spark.conf.get(k, None) for k in (MAX_PARTITION_KEY, MIN_PARTITIONS_KEY)}
     sizes = [100 + i for i in range(10)] + [0]
-    with binary_files(spark, str(folder), sizes, ["jpg"], files_per_task=3, cores=2) as df:
+    packing = plan_packing(sizes, 3, COST, 2)
+    with binary_files(spark, str(folder), ["jpg"], packing) as df:
         rows = df.select("path", "length").collect()
         partitions = df.rdd.getNumPartitions()
     assert sorted((r.path.rsplit("in/", 1)[1], r.length) for r in rows) == sorted(
         (n, 100 + i) for i, n in enumerate(names))
     # 10 files, at most 3 a task, 2 cores: 4 tasks (2 full waves), as planned.
-    assert partitions == planned_tasks(sizes, 3, COST, 2) == 4
+    assert partitions == packing.tasks == 4
     assert {k: spark.conf.get(k, None) for k in before} == before

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
-from sparkfolio.plates.accuracy import accuracy_summary, attach_labels, normalize_labels, score
+from sparkfolio.plates.accuracy import accuracy_parts, attach_labels, normalize_labels, score, summarise_accuracy
 
 
 @pytest.fixture
@@ -48,8 +48,8 @@ def test_labels_join_by_path_suffix_then_file_names(spark, results, labels):
     assertDataFrameEqual(got, expected, atol=1e-9)
 
 
-def test_accuracy_summary_all_and_without_flagged(results, labels):
-    summary = accuracy_summary(score(attach_labels(results, labels)))
+def test_accuracy_summarised_all_and_without_flagged(results, labels):
+    summary = summarise_accuracy(accuracy_parts(score(attach_labels(results, labels))).collect())
     assert summary["all"] == {"labelled": 4, "correct": 1, "exact_accuracy": 0.25,
                               "char_accuracy": round((5 / 7 + 1 + 6 / 7 + 0) / 4, 4)}
     assert summary["excluding_flagged"] == {"labelled": 3, "correct": 1, "exact_accuracy": round(1 / 3, 4),

@@ -36,7 +36,7 @@ from sparkfolio.gtzan.spark_features import (
     segments_table,
     with_identity,
 )
-from sparkfolio.runtime.binaryfiles import binary_files, has_extension
+from sparkfolio.runtime.binaryfiles import binary_files, has_extension, open_cost, plan_packing
 from sparkfolio.runtime.errors import ConfigError, DataQualityError, InputError
 from sparkfolio.runtime.inputs import list_input_files
 from sparkfolio.runtime.job import JobContext
@@ -156,8 +156,8 @@ def run(ctx: JobContext) -> None:
     ctx.log.info("%d audio files under %s (%d other files ignored)", len(audio), ctx.input, ignored)
 
     analysed = None
-    with binary_files(spark, ctx.input, [f.size for f in audio], cfg.extensions, cfg.files_per_task,
-                      executor_cores(spark)) as files:
+    packing = plan_packing([f.size for f in audio], cfg.files_per_task, open_cost(spark), executor_cores(spark))
+    with binary_files(spark, ctx.input, cfg.extensions, packing) as files:
         try:
             plot_paths = plot_sample([f.path for f in audio if f.size > 0], cfg.plots_per_genre, cfg.max_plots)
             udf_out = (files.select("path", "content")

@@ -141,8 +141,3 @@ def summarise_accuracy(parts: list[Any]) -> dict[str, Any]:
         "excluding_flagged": combine([r for r in parts if not r["flagged"]]),
         "by_label_source": {s: combine([r for r in parts if r["label_source"] == s]) for s in sources},
     }
-
-
-def accuracy_summary(scored: DataFrame) -> dict[str, Any]:
-    """:func:`summarise_accuracy` of a scored table: one small aggregation, only its sums collected."""
-    return summarise_accuracy(accuracy_parts(scored).collect())

@@ -17,7 +17,7 @@ from typing import Any
 
 from pyspark.sql import functions as F
 
-from sparkfolio.runtime.binaryfiles import binary_files, has_extension, open_cost, planned_tasks
+from sparkfolio.runtime.binaryfiles import binary_files, has_extension, open_cost, plan_packing
 from sparkfolio.runtime.errors import ConfigError, DataQualityError, InputError
 from sparkfolio.runtime.inputs import list_input_files
 from sparkfolio.runtime.job import JobContext
@@ -100,12 +100,12 @@ def run(ctx: JobContext) -> None:
     # Spark's file scan skips zero-byte files: they get their error rows here instead of
     # vanishing from the output (the listing knows them).
     empty = [f.path for f in files if f.size == 0]
-    sizes = [f.size for f in files]
     cores = executor_cores(spark)
-    tasks = planned_tasks(sizes, cfg.files_per_task, open_cost(spark), cores)
+    packing = plan_packing([f.size for f in files], cfg.files_per_task, open_cost(spark), cores)
+    tasks = packing.tasks
     labels = _read_labels(spark, cfg.labels) if cfg.labels else None
     with JobOutput(spark, ctx.output) as out, \
-            binary_files(spark, ctx.input, sizes, cfg.extensions, cfg.files_per_task, cores) as images:
+            binary_files(spark, ctx.input, cfg.extensions, packing) as images:
         results = images.select("path", "content").mapInPandas(ocr_batches(settings), RESULT_SCHEMA)
         if empty:
             results = results.unionByName(_empty_rows(spark, empty))
@@ -119,10 +119,10 @@ def run(ctx: JobContext) -> None:
         plates = spark.read.parquet(out.path("plates"))
         rejects = plates.where(F.col("error").isNotNull()).select("path", F.col("error").alias("reason"))
         out.write_table("rejects", rejects)
-        metrics = _metrics(plates, n, tasks, cores)
+        metrics, histogram = _metrics(plates, n, tasks, cores)
         if cfg.annotate > 0:
             metrics["annotated"] = _annotate(spark, out, images, plates, cfg)
-        out.write_figure("seconds_per_image.png", _timing_figure(metrics["timing"].pop("histogram")))
+        out.write_figure("seconds_per_image.png", _timing_figure(histogram))
         metrics["config"] = {k: getattr(cfg, k) for k in cfg.__dataclass_fields__}
         _set_wall(metrics["timing"], time.perf_counter() - started, n, min(cores, tasks))
         out.write_json("metrics.json", metrics)
@@ -155,8 +155,9 @@ def _empty_rows(spark: Any, paths: list[str]) -> Any:
 HISTOGRAM_BINS = 30
 
 
-def _metrics(plates: Any, n: int, tasks: int, cores: int) -> dict[str, Any]:
-    """Counts, format and engine shares, accuracy and timing figures of the written table.
+def _metrics(plates: Any, n: int, tasks: int, cores: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Counts, format and engine shares, accuracy and timing figures of the written table, and
+    the seconds-per-image histogram (``lo``, bin ``width``, ``counts``) for its figure.
 
     Two small aggregations, whatever the number of images: one grouped by format, engine,
     label source and flag (counts, accuracy sums, time range), then the percentiles and the
@@ -191,6 +192,7 @@ def _metrics(plates: Any, n: int, tasks: int, cores: int) -> dict[str, Any]:
     ).first()
     q = spread["q"] or [None, None]
     images = summed["n"]
+    histogram = {"lo": lo, "width": width, "counts": [int(spread[f"b{b}"] or 0) for b in range(HISTOGRAM_BINS)]}
     return {
         "images": {"total": images, "errors": summed["errors"], "read": summed["read"], "valid": summed["valid"],
                    "listed": n},
@@ -205,9 +207,8 @@ def _metrics(plates: Any, n: int, tasks: int, cores: int) -> dict[str, Any]:
             "median_s": round(float(q[0] or 0.0), 4),
             "p95_s": round(float(q[1] or 0.0), 4),
             "max_s": round(hi, 4),
-            "histogram": {"lo": lo, "width": width, "counts": [int(spread[f"b{b}"] or 0) for b in range(HISTOGRAM_BINS)]},
         },
-    }
+    }, histogram
 
 
 def _set_wall(timing: dict[str, Any], wall: float, n: int, busy_cores: int) -> None:

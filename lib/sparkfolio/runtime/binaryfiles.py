@@ -3,7 +3,7 @@
 The file-processing jobs (plates-ocr, gtzan-features) spend about the same time on every file,
 so what matters is how Spark groups files into tasks. Spark packs them by bytes
 (``spark.sql.files.maxPartitionBytes``, every file charged ``openCostInBytes`` more than its
-size); :func:`partition_bytes` picks the limit that gives each task about ``files_per_task``
+size); :func:`plan_packing` picks the limit that gives each task about ``files_per_task``
 files while keeping every core busy to the end, and :func:`binary_files` applies it while the
 caller's actions run.
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 # Spark charges every file this much on top of its size when packing files into tasks.
@@ -80,9 +81,17 @@ def _makespan(tasks: list[list[int]], cores: int, task_cost: float) -> float:
     return max(free)
 
 
-def partition_bytes(sizes: list[int], files_per_task: int, open_cost: int, cores: int,
-                    task_cost_files: float = TASK_COST_FILES) -> int:
-    """maxPartitionBytes that packs at most about ``files_per_task`` files a task, cores kept busy.
+@dataclass(frozen=True)
+class Packing:
+    """How :func:`binary_files` groups files: Spark's ``maxPartitionBytes`` and the tasks that gives."""
+
+    max_bytes: int
+    tasks: int
+
+
+def plan_packing(sizes: list[int], files_per_task: int, open_cost: int, cores: int,
+                 task_cost_files: float = TASK_COST_FILES) -> Packing:
+    """The packing of at most about ``files_per_task`` files a task that keeps the cores busy.
 
     Several files per task amortise the per-task cost; but tasks must also end together: 20
     clips at 4 a task are 5 tasks, and on 2 cores the fifth runs alone while a core idles (a
@@ -93,15 +102,16 @@ def partition_bytes(sizes: list[int], files_per_task: int, open_cost: int, cores
     """
     sizes = [size for size in sizes if size > 0]  # Spark's scan skips empty files
     if not sizes:
-        return max(1, open_cost)
+        return Packing(max_bytes=max(1, open_cost), tasks=0)
     avg = sum(sizes) / len(sizes)
-    best: tuple[float, int] | None = None
+    best: tuple[float, Packing] | None = None
     for k in range(max(1, files_per_task), 0, -1):
         limit = max(1, int(k * (avg + open_cost) - open_cost))
-        span = _makespan(pack_files(sizes, limit, open_cost), cores, task_cost_files * avg)
+        tasks = pack_files(sizes, limit, open_cost)
+        span = _makespan(tasks, cores, task_cost_files * avg)
         # Strictly better only: among equal finishing times the larger k (fewer tasks) stays.
         if best is None or span < best[0] * (1 - 1e-9):
-            best = (span, limit)
+            best = (span, Packing(max_bytes=limit, tasks=len(tasks)))
     return best[1]
 
 
@@ -110,19 +120,12 @@ def open_cost(spark: Any) -> int:
     return int(spark.conf.get(OPEN_COST_KEY, str(DEFAULT_OPEN_COST)))
 
 
-def planned_tasks(sizes: list[int], files_per_task: int, open_cost_bytes: int, cores: int) -> int:
-    """How many tasks :func:`binary_files` gives these (non-empty) files: for logs and metrics."""
-    limit = partition_bytes(sizes, files_per_task, open_cost_bytes, cores)
-    return len(pack_files([s for s in sizes if s > 0], limit, open_cost_bytes))
-
-
 @contextmanager
-def binary_files(spark: Any, path: str, sizes: list[int], extensions: list[str], files_per_task: int,
-                 cores: int) -> Iterator[Any]:
+def binary_files(spark: Any, path: str, extensions: list[str], packing: Packing) -> Iterator[Any]:
     """The ``binaryFile`` rows (path, modificationTime, length, content) of the files under ``path``.
 
-    ``path`` is read recursively, keeping names with one of ``extensions`` (any case), and
-    ``sizes`` (of the files the driver listed there) decide the packing. The packing settings
+    ``path`` is read recursively, keeping names with one of ``extensions`` (any case), grouped
+    into tasks by ``packing`` (:func:`plan_packing` of the files the driver listed there). The packing settings
     are read by Spark when an action runs, so they hold for the whole ``with`` block and the
     session's own values are restored after it. Zero-byte files are never read (Spark's scan
     skips them); the caller gives them their error rows from its listing.
@@ -131,7 +134,7 @@ def binary_files(spark: Any, path: str, sizes: list[int], extensions: list[str],
 
     keys = (MAX_PARTITION_KEY, MIN_PARTITIONS_KEY)
     previous = {key: spark.conf.get(key, None) for key in keys}
-    spark.conf.set(MAX_PARTITION_KEY, str(partition_bytes(sizes, files_per_task, open_cost(spark), cores)))
+    spark.conf.set(MAX_PARTITION_KEY, str(packing.max_bytes))
     spark.conf.set(MIN_PARTITIONS_KEY, "1")
     try:
         yield (spark.read.format("binaryFile")
@@ -147,5 +150,5 @@ def binary_files(spark: Any, path: str, sizes: list[int], extensions: list[str],
                 spark.conf.set(key, value)
 
 
-__all__ = ["binary_files", "extension_glob", "has_extension", "pack_files", "partition_bytes", "planned_tasks",
-           "open_cost", "TASK_COST_FILES"]
+__all__ = ["Packing", "binary_files", "extension_glob", "has_extension", "pack_files", "plan_packing", "open_cost",
+           "TASK_COST_FILES"]
