@@ -208,3 +208,16 @@ def test_too_many_unreadable_images_fail_but_publish_rejects(run_job, tmp_path, 
     assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "rejects"]
     assert len(pd.read_parquet(out / "rejects")) == 3
 
+
+def test_only_empty_images_fail_with_their_rejects(run_job, tmp_path, capsys):
+    data = tmp_path / "in"
+    data.mkdir()
+    for name in ("a.jpg", "b.png"):
+        (data / name).write_bytes(b"")
+    out = tmp_path / "o"
+    # No file reaches a task (Spark skips empty files): the job still reports and fails cleanly.
+    assert run_job("plates-ocr", "--input", str(data), "--output", str(out), "--set", "annotate=0") == 4
+    assert "2 of 2 images" in capsys.readouterr().err
+    assert pd.read_parquet(out / "rejects").sort_values("path").values.tolist() == [
+        [f"file:{data}/a.jpg", "empty file"], [f"file:{data}/b.png", "empty file"]]
+    assert _metrics(out)["timing"]["tasks"] == 0

@@ -124,7 +124,8 @@ def run(ctx: JobContext) -> None:
             metrics["annotated"] = _annotate(spark, out, images, plates, cfg)
         out.write_figure("seconds_per_image.png", _timing_figure(histogram))
         metrics["config"] = {k: getattr(cfg, k) for k in cfg.__dataclass_fields__}
-        _set_wall(metrics["timing"], time.perf_counter() - started, n, min(cores, tasks))
+        # max 1: an input of only empty files runs no task, yet its wall time was spent.
+        _set_wall(metrics["timing"], time.perf_counter() - started, n, max(1, min(cores, tasks)))
         out.write_json("metrics.json", metrics)
         bad = metrics["images"]["errors"] / n
         if bad > cfg.max_error_fraction:
