@@ -214,7 +214,9 @@ def _metrics(plates: Any, n: int, tasks: int, cores: int) -> tuple[dict[str, Any
 
 def _set_wall(timing: dict[str, Any], wall: float, n: int, busy_cores: int) -> None:
     """Whole-job figures: wall time from the start of the job (session start excluded) to its metrics."""
-    timing["wall_s"] = round(wall, 3)
+    # Rates derive from the rounded wall time, so metrics.json is consistent with itself.
+    wall = round(wall, 3)
+    timing["wall_s"] = wall
     timing["images_per_second"] = round(n / wall, 3) if wall > 0 else None
     # Share of the cores' wall time not spent reading images: listing, Spark, Arrow, set-up,
     # the outputs and their summaries.
