@@ -39,4 +39,9 @@ java -version 2>&1 | head -1
 # Compile librosa's JIT kernels into numba's on-disk cache once, in one process, so Spark's
 # parallel workers later only read it (concurrent writers can corrupt it: numba/numba#10128).
 "$VENV/bin/python" -c "from sparkfolio.gtzan.analysis import worker_setup; worker_setup()"
+# Spark's classes, parsed and verified once into a class-data-sharing archive that the driver
+# JVMs sparkfolio starts then map (runtime/jvmcds.py): each session starts seconds sooner.
+# Only a speed-up, so a failure is reported and the setup goes on.
+"$VENV/bin/python" -m sparkfolio.runtime.jvmcds >/dev/null \
+  || echo "setup: WARNING: the JVM class archive was not built (see above); Spark sessions start slower" >&2
 touch "$VENV/.sparkfolio-setup"

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from sparkfolio.runtime.errors import DependencyError
+from sparkfolio.runtime.paths import cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -329,7 +330,7 @@ def cached_bank(charset: str, font_dir: str = FONT_DIR, variants: int = 24, seed
     """
     fonts = find_fonts(font_dir)
     key = _bank_key(charset, fonts, variants, seed)
-    path = Path(os.environ.get("SPARKFOLIO_CACHE", Path.home() / ".cache" / "sparkfolio")) / f"glyphs-{key}.npz"
+    path = cache_dir() / f"glyphs-{key}.npz"
     try:
         with np.load(path, allow_pickle=False) as z:
             bank = GlyphBank(z["features"], z["projected"], z["projection"], z["labels"], str(z["charset"]), z["starts"])

@@ -1,4 +1,4 @@
-"""Where the project's own files are: the conf/ folder and the shared real data sets."""
+"""Where the project's own files are: the conf/ folder, the shared real data sets, the local cache."""
 
 from __future__ import annotations
 
@@ -29,6 +29,15 @@ def conf_dir() -> Path | None:
         if c.is_dir():
             return c
     return None
+
+
+def cache_dir() -> Path:
+    """This machine's cache of derived files (``SPARKFOLIO_CACHE``, default ``~/.cache/sparkfolio``).
+
+    Everything in it can be rebuilt from the project and its inputs; readers treat a missing or
+    unreadable entry as absent.
+    """
+    return Path(os.environ.get("SPARKFOLIO_CACHE") or Path.home() / ".cache" / "sparkfolio")
 
 
 def data_dir() -> Path:

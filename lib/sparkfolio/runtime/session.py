@@ -14,6 +14,7 @@ from typing import Any
 
 from sparkfolio.runtime.config import read_yaml_mapping
 from sparkfolio.runtime.errors import ConfigError, DependencyError
+from sparkfolio.runtime.jvmcds import DRIVER_JAVA_OPTIONS, with_archive
 from sparkfolio.runtime.paths import conf_dir
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,11 @@ def build_session(
     for key, value in wanted.items():
         if not conf.contains(key):
             conf.set(key, value)
+    if SparkContext._gateway is None and not os.environ.get("PYSPARK_GATEWAY_PORT"):
+        # This process is about to start the driver JVM: map the class archive when one is built.
+        options = with_archive(conf.get(DRIVER_JAVA_OPTIONS, None))
+        if options:
+            conf.set(DRIVER_JAVA_OPTIONS, options)
     conf.setAppName(app_name)
     spark = SparkSession.builder.config(conf=conf).getOrCreate()
     spark.sparkContext.setLogLevel(os.environ.get("SPARKFOLIO_SPARK_LOG_LEVEL", "WARN"))
