@@ -19,9 +19,14 @@ real plate crops, when present) and ``clips`` (the real GTZAN clips, else gtzan-
 Spark times are the jobs' own ``metrics.json`` wall times: the whole job, from its start (after
 the session's start-up) to its metrics, so the listing, the UDF stage, the output writes and the
 summaries all count. The per-file work is the serial loop's: the sum of its per-file times, the
-same function on the same files with nothing else running beside it. The UDF overhead is what the
-cores spent beyond that work, ``(cores * wall - serial work) / serial work``, so it also counts
-per-file time lost inside the job (the JVM's threads competing with the workers for the cores).
+same function on the same files with nothing else running beside it. Two overheads are measured
+against that work. The **UDF overhead** is what the cores spent in the UDF stage beyond it,
+``(cores * stage - serial work) / serial work``, with the stage timed from Spark's event log (first
+task's launch to last task's end): Arrow transfers, the Python workers, task start-up, an
+unevenly loaded last task, and per-file time lost to the JVM's threads competing with the workers
+for the cores. The **job overhead** is the same over the whole job, ``(cores * wall - serial work)
+/ serial work``: it adds what the job does once whatever its size (planning, the labels'
+broadcast, the output writes, the metrics), during which the cores are mostly idle.
 The Spark job's own per-file time (measured inside the UDF) is shown beside it as ``udf work``:
 above the serial work it means the files themselves ran slower inside the job.
 
@@ -90,13 +95,14 @@ def _tree_cpu(root: int, seen: dict[int, float]) -> None:
         seen[pid] = max(seen.get(pid, 0.0), cpu.get(pid, 0.0))
 
 
-def _measured(cmd: list[str]) -> tuple[subprocess.CompletedProcess, dict]:
+def _measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess, dict]:
     """Run ``cmd``; also its tree's CPU seconds (sampled every 0.2 s) and the load average before it."""
     import threading
 
     load = os.getloadavg()[0]
     seen: dict[int, float] = {}
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env or ENV)
     done = threading.Event()
 
     def sample() -> None:
@@ -169,6 +175,37 @@ def serial_side_by_side(kind: str, folder: Path, loops: int = 2) -> dict:
             "cpu_s": round(sum(r["cpu_s"] for r in results), 2), "load_before": round(load, 2)}
 
 
+def _with_event_log(folder: Path) -> dict[str, str]:
+    """ENV plus spark-submit arguments that make the job's JVM write Spark's event log into ``folder``."""
+    submit = ENV.get("PYSPARK_SUBMIT_ARGS", "pyspark-shell").rsplit("pyspark-shell", 1)[0]
+    conf = {"spark.eventLog.enabled": "true", "spark.eventLog.dir": folder.as_uri(), "spark.eventLog.compress": "false"}
+    return {**ENV, "PYSPARK_SUBMIT_ARGS": submit + " ".join(f"--conf {k}={v}" for k, v in conf.items()) + " pyspark-shell"}
+
+
+def udf_stage(events: Path) -> dict[str, float]:
+    """The UDF stage of a job from its event log: the stage whose tasks took longest in total.
+
+    ``udf_stage_s`` runs from its first task's launch to its last task's end (so a last task
+    running alone counts), ``udf_task_s`` is the sum of its tasks' times.
+    """
+    tasks: dict[int, list[tuple[int, int]]] = {}
+    for f in events.rglob("*"):
+        if not f.is_file() or f.name.startswith((".", "appstatus")):
+            continue
+        with open(f, encoding="utf-8") as fh:
+            for line in fh:
+                if '"SparkListenerTaskEnd"' not in line:
+                    continue
+                e = json.loads(line)
+                info = e["Task Info"]
+                tasks.setdefault(e["Stage ID"], []).append((info["Launch Time"], info["Finish Time"]))
+    if not tasks:
+        raise SystemExit(f"no Spark event log under {events}")
+    times = max(tasks.values(), key=lambda ts: sum(end - start for start, end in ts))
+    return {"udf_stage_s": (max(end for _, end in times) - min(start for start, _ in times)) / 1000,
+            "udf_task_s": sum(end - start for start, end in times) / 1000, "udf_tasks": len(times)}
+
+
 def spark_job(kind: str, folder: Path, master: str, work: Path, labels: Path | None) -> dict:
     """The Spark job on ``master``, in a fresh process; its own metrics.json timings."""
     out = work / f"{kind}-{folder.name}-{master.replace('[', '').replace(']', '')}"
@@ -180,9 +217,14 @@ def spark_job(kind: str, folder: Path, master: str, work: Path, labels: Path | N
     else:
         cmd = [PY, "jobs/gtzan_features.py", "--master", master, "--input", str(folder), "--output", str(out),
                "--set", "plots_per_genre=0", "--log-level", "WARNING"]
+    events = work / f"events-{kind}-{folder.name}-{master.replace('[', '').replace(']', '')}"
+    shutil.rmtree(events, ignore_errors=True)
+    events.mkdir(parents=True)
     started = time.perf_counter()
-    _, extra = _measured(cmd)
+    _, extra = _measured(cmd, _with_event_log(events))
     total = time.perf_counter() - started
+    extra.update(udf_stage(events))
+    shutil.rmtree(events, ignore_errors=True)
     m = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     if kind == "plates":
         t = m["timing"]
@@ -293,23 +335,35 @@ def main() -> int:
     unit = {"plates": "images", "gtzan": "clips"}
     print()
     print(f"{'set':<8} {'files':>5} {'serial s':>9} {'serial/s':>9} {'local[1] s':>10} {'local[2] s':>10} "
-          f"{'local[2]/s':>10} {'vs serial':>9} {'1->2 cores':>10} {'overhead':>9} {'work s':>7} {'udf work':>8} "
-          f"{'2 loops':>8}")
+          f"{'local[2]/s':>10} {'vs serial':>9} {'1->2 cores':>10} {'2 loops':>8}")
     for r in results:
         s, two, pair = r["serial"], r["local[2]"], r["2 loops"]
         one = r.get("local[1]", {"wall_s": float("nan"), "cpu_s": float("nan"), "load_before": float("nan")})
         n = two["files"]
         work = s["work_s"]  # the serial loop's per-file time: the work itself, nothing beside it
-        overhead = (two["cores"] * two["wall_s"] - work) / work if work else float("nan")
+        cores = two["cores"]
+        job_overhead = (cores * two["wall_s"] - work) / work if work else float("nan")
+        udf_overhead = (cores * two["udf_stage_s"] - work) / work if work else float("nan")
         r["summary"] = {"unit": unit[r["kind"]], "files": n, "serial_per_s": n / s["wall_s"],
                         "local2_per_s": n / two["wall_s"], "speedup_vs_serial": s["wall_s"] / two["wall_s"],
-                        "scaling_1_to_2": one["wall_s"] / two["wall_s"], "udf_overhead": overhead,
+                        "scaling_1_to_2": one["wall_s"] / two["wall_s"], "udf_overhead": udf_overhead,
+                        "job_overhead": job_overhead, "fixed_s": two["wall_s"] - two["udf_stage_s"],
+                        "udf_stage_s": two["udf_stage_s"], "udf_task_s": two["udf_task_s"],
                         "work_s": work, "udf_work_s": two["work_s"],
                         "two_loops_speedup": s["wall_s"] / pair["wall_s"]}
         print(f"{r['set']:<8} {n:>5} {s['wall_s']:>9.1f} {n / s['wall_s']:>9.2f} {one['wall_s']:>10.1f} "
               f"{two['wall_s']:>10.1f} {n / two['wall_s']:>10.2f} {s['wall_s'] / two['wall_s']:>8.2f}x "
-              f"{one['wall_s'] / two['wall_s']:>9.2f}x {overhead:>8.1%} {work:>7.1f} {two['work_s']:>8.1f} "
-              f"{s['wall_s'] / pair['wall_s']:>7.2f}x")
+              f"{one['wall_s'] / two['wall_s']:>9.2f}x {s['wall_s'] / pair['wall_s']:>7.2f}x")
+    print()
+    print("Where local[2]'s time went: the UDF stage (first task's start to last task's end, from Spark's event log),")
+    print("the rest of the job (planning, broadcasts, writes, metrics), and the overheads against the serial work:")
+    print(f"{'set':<8} {'job s':>7} {'UDF stage s':>11} {'rest s':>7} {'tasks':>5} {'task s':>7} {'serial work s':>13} "
+          f"{'udf work s':>10} {'UDF overhead':>12} {'job overhead':>12}")
+    for r in results:
+        t, two = r["summary"], r["local[2]"]
+        print(f"{r['set']:<8} {two['wall_s']:>7.1f} {t['udf_stage_s']:>11.1f} {t['fixed_s']:>7.1f} {two['udf_tasks']:>5} "
+              f"{t['udf_task_s']:>7.1f} {t['work_s']:>13.1f} {t['udf_work_s']:>10.1f} {t['udf_overhead']:>11.1%} "
+              f"{t['job_overhead']:>11.1%}")
     print()
     print("CPU seconds of each run's process tree (JVM start included) and the load average before it:")
     for r in results:
