@@ -275,6 +275,27 @@ def data_sets(args: argparse.Namespace, work: Path) -> list[tuple[str, str, Path
     return sets
 
 
+def labels_of_copies(labels: Path, folder: Path, copies: int, target: Path) -> Path:
+    """A labels CSV for the copies made by :func:`with_copies`: each label once per ``cK/`` folder.
+
+    plates-ocr matches a label whose path is a suffix of the image's path, so the original's
+    paths (relative to the data set, e.g. ``images/plate_000001.jpg``) match no copy.
+    """
+    import csv
+
+    with open(labels, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    root = folder.name + "/"
+    with open(target, "w", encoding="utf-8", newline="") as fh:
+        out = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["path", "text"])
+        out.writeheader()
+        for k in range(1, copies + 1):
+            for r in rows:
+                inside = r["path"][len(root):] if r["path"].startswith(root) else r["path"]
+                out.writerow({**r, "path": f"c{k}/{inside}"})
+    return target
+
+
 def with_copies(folder: Path, copies: int, work: Path, name: str) -> Path:
     """``folder``'s files ``copies`` times over, hard-linked into ``c1/`` .. ``cK/`` (same names inside each)."""
     if copies <= 1:
@@ -322,7 +343,10 @@ def main() -> int:
           + (f", driver JVM options: {args.driver_java_options}" if args.driver_java_options else ""), flush=True)
     results = []
     for kind, name, folder, labels in data_sets(args, work):
-        folder = with_copies(folder, args.copies, work, name)
+        copied = with_copies(folder, args.copies, work, name)
+        if labels is not None and copied != folder:
+            labels = labels_of_copies(labels, folder, args.copies, copied.with_name(f"{copied.name}-labels.csv"))
+        folder = copied
         row = {"kind": kind, "set": name, "copies": args.copies}
         row["serial"] = serial(kind, folder)
         print(f"{name}: serial {row['serial']['wall_s']:.1f} s", flush=True)
