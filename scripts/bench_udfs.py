@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python scripts/bench_udfs.py [--quick] [--only plates,gtzan] [--images 96] [--clips 100]
+    .venv/bin/python scripts/bench_udfs.py [--quick] [--only plates,gtzan] [--sets scenes] [--images 96] [--clips 100]
         [--copies K] [--skip-one-core] [--json FILE]
 
 For each data set, three runs, each in its own fresh process (a fresh JVM for Spark):
@@ -318,6 +318,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small data sets (24 scenes, 32 crops, 20 clips)")
     ap.add_argument("--only", default="plates,gtzan", help="comma-separated: plates, gtzan")
+    ap.add_argument("--sets", default="", help="comma-separated subset of: scenes, crops, clips (default all of --only)")
     ap.add_argument("--images", type=int, default=96, help="generated scenes")
     ap.add_argument("--crops", type=int, default=128, help="real plate crops used (at most 128)")
     ap.add_argument("--clips", type=int, default=100, help="audio clips used")
@@ -336,6 +337,7 @@ def main() -> int:
     if args.quick:
         args.images, args.crops, args.clips = 24, 32, 20
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]
+    args.sets = [s.strip() for s in args.sets.split(",") if s.strip()]
     work = Path(args.work) / ("quick" if args.quick else "full")
     work.mkdir(parents=True, exist_ok=True)
     print(f"machine: {platform.node()}, {os.cpu_count()} cores, python {platform.python_version()}, "
@@ -343,6 +345,8 @@ def main() -> int:
           + (f", driver JVM options: {args.driver_java_options}" if args.driver_java_options else ""), flush=True)
     results = []
     for kind, name, folder, labels in data_sets(args, work):
+        if args.sets and name not in args.sets:
+            continue
         copied = with_copies(folder, args.copies, work, name)
         if labels is not None and copied != folder:
             labels = labels_of_copies(labels, folder, args.copies, copied.with_name(f"{copied.name}-labels.csv"))
