@@ -217,7 +217,7 @@ def spark_job(kind: str, folder: Path, master: str, work: Path, labels: Path | N
     else:
         cmd = [PY, "jobs/gtzan_features.py", "--master", master, "--input", str(folder), "--output", str(out),
                "--set", "plots_per_genre=0", "--log-level", "WARNING"]
-    events = work / f"events-{kind}-{folder.name}-{master.replace('[', '').replace(']', '')}"
+    events = out.with_name(f"{out.name}-events")
     shutil.rmtree(events, ignore_errors=True)
     events.mkdir(parents=True)
     started = time.perf_counter()

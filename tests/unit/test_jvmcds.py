@@ -89,3 +89,20 @@ def test_a_session_started_by_sparkfolio_maps_the_archive(switch):
     assert "-Xss4m" in seen["args"]  # the job's own options are kept
     assert seen["mapped"] is (switch == "on")
     assert (f"-XX:SharedArchiveFile={path}" in seen["args"]) is (switch == "on")
+
+
+def test_java_binary_prefers_java_home_then_path(tmp_path, monkeypatch):
+    """The java the archive is keyed on is the one Spark runs (runtime.cluster.java_binary)."""
+    from sparkfolio.runtime.cluster import java_binary
+
+    java, _ = _runtime(tmp_path, {})
+    java.chmod(0o755)
+    monkeypatch.setenv("JAVA_HOME", str(java.parent.parent))
+    assert java_binary() == java.resolve()
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "missing"))
+    monkeypatch.setenv("PATH", str(java.parent))
+    assert java_binary() == java.resolve()  # found on PATH instead
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert java_binary() is None
+    monkeypatch.setenv("SPARKFOLIO_CACHE", str(tmp_path / "cache"))
+    assert jvmcds.archive_path() is None and jvmcds.with_archive("-Xss4m") == "-Xss4m"

@@ -87,6 +87,15 @@ def spark_home() -> Path:
     raise DependencyError("no Spark found: set SPARK_HOME or pip install pyspark (bin/spark-class is missing)")
 
 
+def java_binary() -> Path | None:
+    """The ``java`` Spark will run: ``$JAVA_HOME/bin/java`` when it exists, else the one on PATH (``None``: none)."""
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and (Path(java_home) / "bin" / "java").exists():
+        return (Path(java_home) / "bin" / "java").resolve()
+    found = shutil.which("java")
+    return Path(found).resolve() if found else None
+
+
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
     """``count`` distinct TCP ports that are free on ``host`` right now.
 
@@ -418,10 +427,7 @@ class StandaloneCluster:
         self._daemons.clear()
 
     def _check_java(self) -> None:
-        java_home = os.environ.get("JAVA_HOME")
-        if java_home and (Path(java_home) / "bin" / "java").exists():
-            return
-        if shutil.which("java") is None:
+        if java_binary() is None:
             raise DependencyError("Java 17+ not found: install openjdk-17-jre-headless or set JAVA_HOME")
 
 

@@ -23,7 +23,6 @@ import argparse
 import hashlib
 import logging
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -47,20 +46,6 @@ def enabled() -> bool:
     return os.environ.get("SPARKFOLIO_JVM_ARCHIVE", "on").strip().lower() not in {"off", "0", "false", "no"}
 
 
-def _java_binary() -> Path | None:
-    java_home = os.environ.get("JAVA_HOME")
-    if java_home and (Path(java_home) / "bin" / "java").exists():
-        return (Path(java_home) / "bin" / "java").resolve()
-    found = shutil.which("java")
-    return Path(found).resolve() if found else None
-
-
-def _spark_jars() -> Path:
-    from sparkfolio.runtime.cluster import spark_home
-
-    return spark_home() / "jars"
-
-
 def archive_key(java: Path, jars: Path) -> str:
     """A hash of everything the archive is valid for: the Java runtime and Spark's jars (name, size, time).
 
@@ -78,17 +63,19 @@ def archive_key(java: Path, jars: Path) -> str:
 
 def archive_path() -> Path | None:
     """Where the archive for this machine's Java and Spark lives (``None`` when Java is not found)."""
-    java = _java_binary()
+    from sparkfolio.runtime.cluster import java_binary, spark_home
+
+    java = java_binary()
     if java is None:
         return None
-    return cache_dir() / f"spark-classes-{archive_key(java, _spark_jars())}.jsa"
+    return cache_dir() / f"spark-classes-{archive_key(java, spark_home() / 'jars')}.jsa"
 
 
 def with_archive(java_options: str | None) -> str | None:
     """``java_options`` plus the option that maps the archive, when one is built for this Java and Spark.
 
-    Returns ``java_options`` unchanged when the archive is off, missing or stale (logged once, with
-    how to build it).
+    Returns ``java_options`` unchanged when the archive is off, missing or stale (a missing one is
+    logged, with how to build it).
     """
     if not enabled():
         return java_options
@@ -176,7 +163,7 @@ def _dump(target: Path) -> None:
     gateway.proc.wait(timeout=300)
 
 
-def build(force: bool = False) -> Path | None:
+def build(force: bool = False) -> Path:
     """Build the archive for this machine's Java and Spark unless it exists; returns its path.
 
     The JVM writes to a temporary name in a child process; the archive appears under its final

@@ -98,12 +98,9 @@ def _spark_value(v: Any) -> str:
 
 def _check_java() -> None:
     """Fail with an install hint, not a py4j stack, when no Java runtime is reachable."""
-    import shutil
+    from sparkfolio.runtime.cluster import java_binary
 
-    java_home = os.environ.get("JAVA_HOME")
-    if java_home and os.path.exists(os.path.join(java_home, "bin", "java")):
-        return
-    if shutil.which("java") is None:
+    if java_binary() is None:
         raise DependencyError("Java 17+ not found: install openjdk-17-jre-headless or set JAVA_HOME (make setup does it)")
 
 
