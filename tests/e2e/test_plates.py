@@ -183,10 +183,18 @@ def test_ocr_on_real_crops_with_flagged_labels(run_job, tmp_path):
 
 def test_missing_tesseract_is_a_one_line_dependency_error(run_job, tmp_path, capsys, generated):
     code = run_job("plates-ocr", "--input", str(generated / "images"), "--output", str(tmp_path / "o"),
-                   "--set", "tesseract_cmd=/nonexistent/tesseract")
+                   "--set", "tesseract_cmd=/nonexistent/tesseract", "--set", "tesseract_api=cli")
     assert code == 3
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "Tesseract not found" in err and "install tesseract-ocr tesseract-ocr-kor" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_unknown_tesseract_api_is_a_config_error(run_job, tmp_path, capsys, generated):
+    code = run_job("plates-ocr", "--input", str(generated / "images"), "--output", str(tmp_path / "o"),
+                   "--set", "tesseract_api=grpc")
+    assert code == 2
+    assert "tesseract_api must be one of auto, library, cli, got 'grpc'" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 

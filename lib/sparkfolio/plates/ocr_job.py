@@ -17,6 +17,7 @@ from typing import Any
 
 from pyspark.sql import functions as F
 
+from sparkfolio.plates.tesseract import API_CHOICES
 from sparkfolio.runtime.binaryfiles import binary_files, has_extension, open_cost, plan_packing
 from sparkfolio.runtime.errors import ConfigError, DataQualityError, InputError
 from sparkfolio.runtime.inputs import list_input_files
@@ -40,6 +41,9 @@ class OcrConfig:
     tesseract_cmd: str = "tesseract"
     tesseract_lang: str = "kor"
     tesseract_timeout_s: float = 30.0
+    tesseract_api: str = field(default="auto", metadata={
+        "help": "library: libtesseract in-process, model loaded once; cli: a tesseract process per image; "
+                "auto: library where it loads"})
     max_candidates: int = field(default=3, metadata={"help": "plate regions read per photo, besides the whole image"})
     annotate: int = field(default=12, metadata={"help": "annotated PNGs written for a sample of this many images"})
     seed: int = field(default=42, metadata={"help": "picks the annotated sample"})
@@ -56,6 +60,8 @@ def _check(cfg: OcrConfig) -> None:
         raise ConfigError(f"max_error_fraction must be within 0..1, got {cfg.max_error_fraction}")
     if cfg.annotate < 0 or cfg.max_candidates < 0:
         raise ConfigError("annotate and max_candidates must be >= 0")
+    if cfg.tesseract_api not in API_CHOICES:
+        raise ConfigError(f"tesseract_api must be one of {', '.join(API_CHOICES)}, got {cfg.tesseract_api!r}")
 
 
 def _settings(cfg: OcrConfig) -> Any:
@@ -63,6 +69,7 @@ def _settings(cfg: OcrConfig) -> Any:
 
     return OcrSettings(tesseract_cmd=cfg.tesseract_cmd, tesseract_lang=cfg.tesseract_lang,
                        use_tesseract=cfg.use_tesseract, tesseract_timeout_s=cfg.tesseract_timeout_s,
+                       tesseract_api=cfg.tesseract_api,
                        max_candidates=cfg.max_candidates, font_dir=cfg.font_dir)
 
 

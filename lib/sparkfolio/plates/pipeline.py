@@ -74,6 +74,7 @@ class OcrSettings:
     tesseract_lang: str = "kor"
     use_tesseract: bool = True
     tesseract_timeout_s: float = 30.0
+    tesseract_api: str = "auto"
     max_candidates: int = 3
     font_dir: str = FONT_DIR
     bank_variants: int = 24
@@ -110,7 +111,7 @@ class PlateResult:
 
 
 def prepare(settings: OcrSettings) -> GlyphBank:
-    """Check Tesseract (when used) and load the glyph bank: the once-per-process set-up.
+    """Check (and load, in-process) Tesseract when used, and load the glyph bank: the once-per-process set-up.
 
     Raises
     ------
@@ -118,7 +119,7 @@ def prepare(settings: OcrSettings) -> GlyphBank:
         Tesseract or its Korean data, or the Nanum fonts, are missing.
     """
     if settings.use_tesseract:
-        check_tesseract(settings.tesseract_cmd, settings.tesseract_lang)
+        check_tesseract(settings.tesseract_cmd, settings.tesseract_lang, settings.tesseract_api)
     return cached_bank(PLATE_CHARSET, settings.font_dir, settings.bank_variants, settings.bank_seed)
 
 
@@ -207,7 +208,8 @@ def _fill(result: PlateResult, cand: Candidate, reading: Reading, settings: OcrS
                          interpolation=cv2.INTER_AREA)
         page = 255 - cv2.copyMakeBorder(ink, 16, 16, 16, 16, cv2.BORDER_CONSTANT, value=0)
         tess = ocr_line(page, settings.tesseract_cmd, settings.tesseract_lang, psm=7 if reading.rows == 1 else 6,
-                        whitelist=PLATE_CHARSET, timeout_s=settings.tesseract_timeout_s)
+                        whitelist=PLATE_CHARSET, timeout_s=settings.tesseract_timeout_s,
+                        api=settings.tesseract_api)
         text = F_.clean_text(tess.text)
         result.tesseract_text = text
         result.tesseract_conf = round(tess.confidence, 1)
