@@ -45,6 +45,40 @@ def test_key_changes_with_the_jars_and_the_runtime_only(tmp_path):
     assert jvmcds.archive_key(java, jars) != before
 
 
+def test_prune_keeps_other_live_checkouts_archives(tmp_path):
+    """Checkouts sharing the cache keep one archive each; stale and orphaned ones go."""
+    live_home, gone_home = tmp_path / "venv-a" / "pyspark", tmp_path / "venv-b" / "pyspark"
+    live_home.mkdir(parents=True)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    mine, other, gone = jvmcds.home_tag(tmp_path / "mine"), jvmcds.home_tag(live_home), jvmcds.home_tag(gone_home)
+    (cache / f"spark-classes-{other}.home").write_text(f"{live_home}\n")
+    (cache / f"spark-classes-{gone}.home").write_text(f"{gone_home}\n")
+    names = {
+        "keep": f"spark-classes-{mine}-aaaa.jsa",
+        "superseded": f"spark-classes-{mine}-bbbb.jsa",
+        "other live checkout": f"spark-classes-{other}-cccc.jsa",
+        "removed checkout": f"spark-classes-{gone}-dddd.jsa",
+        "no note": "spark-classes-0badc0de-eeee.jsa",
+        "unversioned name": "spark-classes-c2cbfa4b8669a6bb.jsa",
+    }
+    for name in names.values():
+        (cache / name).write_bytes(b"archive")
+    removed = jvmcds.prune(cache / names["keep"])
+    assert sorted(p.name for p in removed) == sorted(
+        names[k] for k in ("superseded", "removed checkout", "no note", "unversioned name"))
+    assert sorted(p.name for p in cache.iterdir()) == sorted(
+        [names["keep"], names["other live checkout"], f"spark-classes-{other}.home"])
+
+
+def test_archive_name_carries_the_spark_install(tmp_path, monkeypatch):
+    from sparkfolio.runtime.cluster import spark_home
+
+    monkeypatch.setenv("SPARKFOLIO_CACHE", str(tmp_path))
+    parts = jvmcds.archive_path().stem.split("-")
+    assert parts[:2] == ["spark", "classes"] and parts[2] == jvmcds.home_tag(spark_home()) and len(parts[3]) == 16
+
+
 def test_options_name_the_archive_only_when_it_is_built(tmp_path, monkeypatch):
     monkeypatch.setenv("SPARKFOLIO_CACHE", str(tmp_path))
     monkeypatch.delenv("SPARKFOLIO_JVM_ARCHIVE", raising=False)

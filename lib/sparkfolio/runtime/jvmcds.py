@@ -9,8 +9,9 @@ with it (medians of 6, ``scripts/bench_jvm_archive.py``, docs/bench/jvm_archive.
 
 ``python -m sparkfolio.runtime.jvmcds`` (run by ``scripts/setup.sh``) builds the archive once, by
 running a small workload of the kinds the jobs run (file sources, joins, aggregations, pandas
-UDFs, Parquet, MLlib) in a JVM started with ``-XX:ArchiveClassesAtExit``. Its name is a hash of
-what the archive is only valid for: the Java runtime and the exact Spark jars. A session whose
+UDFs, Parquet, MLlib) in a JVM started with ``-XX:ArchiveClassesAtExit``. Its name holds a hash
+of the Spark installation's folder (checkouts sharing the cache keep one archive each) and a hash
+of what the archive is only valid for: the Java runtime and the exact Spark jars. A session whose
 JVM does not match finds no archive of that name and starts as before; the JVM itself also checks
 and falls back to a plain start. Under ``spark-submit`` the JVM is already running, so nothing
 applies (pass ``--driver-java-options=-XX:SharedArchiveFile=...`` by hand there).
@@ -61,14 +62,55 @@ def archive_key(java: Path, jars: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def home_tag(home: Path) -> str:
+    """A short hash of a Spark installation's folder: archives of one install share it."""
+    return hashlib.sha256(str(home.resolve()).encode()).hexdigest()[:8]
+
+
 def archive_path() -> Path | None:
-    """Where the archive for this machine's Java and Spark lives (``None`` when Java is not found)."""
+    """Where the archive for this machine's Java and Spark lives (``None`` when Java is not found).
+
+    ``spark-classes-<install>-<key>.jsa``: several checkouts (each with its own virtual
+    environment, so its own Spark jars) share one cache folder, and each keeps its own archive.
+    """
     from sparkfolio.runtime.cluster import java_binary, spark_home
 
     java = java_binary()
     if java is None:
         return None
-    return cache_dir() / f"spark-classes-{archive_key(java, spark_home() / 'jars')}.jsa"
+    home = spark_home()
+    return cache_dir() / f"spark-classes-{home_tag(home)}-{archive_key(java, home / 'jars')}.jsa"
+
+
+def _home_note(folder: Path, tag: str) -> Path:
+    return folder / f"spark-classes-{tag}.home"
+
+
+def prune(keep: Path) -> list[Path]:
+    """Delete the archives in ``keep``'s folder that can never be used again; returns them.
+
+    Those are the other archives of ``keep``'s Spark install (made for a former Java or Spark
+    version), archives of installs whose folder no longer exists (a removed checkout; each
+    install's folder is noted beside its archives when built), and archives named the
+    unversioned way of the first releases. Archives of other live installs are kept.
+    """
+    tag = keep.name.split("-")[2]
+    removed: list[Path] = []
+    for old in sorted(keep.parent.glob("spark-classes-*.jsa")):
+        parts = old.stem.split("-")
+        if old == keep:
+            continue
+        if len(parts) == 4:
+            note = _home_note(keep.parent, parts[2])
+            home = note.read_text(encoding="utf-8").strip() if note.is_file() else ""
+            if parts[2] != tag and home and Path(home).is_dir():
+                continue  # another checkout's archive, still in use
+        old.unlink(missing_ok=True)
+        removed.append(old)
+    for note in keep.parent.glob("spark-classes-*.home"):
+        if not any(keep.parent.glob(f"{note.stem}-*.jsa")):
+            note.unlink(missing_ok=True)
+    return removed
 
 
 def with_archive(java_options: str | None) -> str | None:
@@ -187,9 +229,11 @@ def build(force: bool = False) -> Path:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    for old in path.parent.glob("spark-classes-*.jsa"):
-        if old != path:
-            old.unlink(missing_ok=True)  # archives of a former Java or Spark can never be used again
+    from sparkfolio.runtime.cluster import spark_home
+
+    _home_note(path.parent, home_tag(spark_home())).write_text(f"{spark_home().resolve()}\n", encoding="utf-8")
+    for old in prune(path):
+        log.info("removed a JVM class archive that can no longer be used: %s", old)
     log.info("JVM class archive built in %.0f s: %s (%.0f MB)", time.perf_counter() - started, path,
              path.stat().st_size / 1e6)
     return path
