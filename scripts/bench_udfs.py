@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/python scripts/bench_udfs.py [--quick] [--only plates,gtzan] [--sets scenes] [--images 96] [--clips 100]
-        [--copies K] [--skip-one-core] [--json FILE]
+        [--copies K] [--rounds N] [--skip-one-core] [--json FILE]
 
 For each data set, three runs, each in its own fresh process (a fresh JVM for Spark):
 
@@ -314,6 +314,50 @@ def with_copies(folder: Path, copies: int, work: Path, name: str) -> Path:
     return target
 
 
+UNITS = {"plates": "images", "gtzan": "clips"}
+
+
+def summarise(one: dict, unit: str) -> dict:
+    """Throughputs, speed-ups and the two overheads of one round's measurements."""
+    s, two, pair = one["serial"], one["local[2]"], one["2 loops"]
+    single = one.get("local[1]", {"wall_s": float("nan")})
+    n = two["files"]
+    work = s["work_s"]  # the serial loop's per-file time: the work itself, nothing beside it
+    cores = two["cores"]
+    return {"unit": unit, "files": n, "serial_per_s": n / s["wall_s"],
+            "local2_per_s": n / two["wall_s"], "speedup_vs_serial": s["wall_s"] / two["wall_s"],
+            "scaling_1_to_2": single["wall_s"] / two["wall_s"],
+            "udf_overhead": (cores * two["udf_stage_s"] - work) / work if work else float("nan"),
+            "job_overhead": (cores * two["wall_s"] - work) / work if work else float("nan"),
+            "fixed_s": two["wall_s"] - two["udf_stage_s"],
+            "udf_stage_s": two["udf_stage_s"], "udf_task_s": two["udf_task_s"],
+            "work_s": work, "udf_work_s": two["work_s"], "two_loops_work_s": pair["work_s"],
+            "two_loops_speedup": s["wall_s"] / pair["wall_s"]}
+
+
+def medians(rounds: list[dict]) -> dict:
+    """Every run's numbers, and the summary, as the median over ``rounds`` (the one round itself when alone).
+
+    Ratios are medians of each round's own ratio, not ratios of medians: a round's runs follow
+    each other within minutes, so the machine's slower and faster spells (which moved the same
+    serial loop by up to 27 % between runs) cancel within a round more than across rounds.
+    """
+    import statistics
+
+    def med(dicts: list[dict]) -> dict:
+        out = dict(dicts[0])
+        for key, value in dicts[0].items():
+            if isinstance(value, bool):
+                continue
+            if isinstance(value, int):  # counts stay whole numbers
+                out[key] = statistics.median_low(d[key] for d in dicts)
+            elif isinstance(value, float):
+                out[key] = statistics.median(d[key] for d in dicts)
+        return out
+
+    return {key: med([r[key] for r in rounds]) for key in rounds[0]}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small data sets (24 scenes, 32 crops, 20 clips)")
@@ -325,6 +369,8 @@ def main() -> int:
     ap.add_argument("--skip-one-core", action="store_true",
                     help="leave out the local[1] runs (no 1 -> 2 cores scaling; saves about half the Spark time)")
     ap.add_argument("--copies", type=int, default=1, help="benchmark K copies of every file (amortises fixed costs)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="measure every set this many times over (serial, 2 loops, Spark in turn) and report medians")
     ap.add_argument("--work", default="/tmp/sparkfolio-bench-udfs", help="scratch folder")
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--driver-java-options", default="",
@@ -351,37 +397,40 @@ def main() -> int:
         if labels is not None and copied != folder:
             labels = labels_of_copies(labels, folder, args.copies, copied.with_name(f"{copied.name}-labels.csv"))
         folder = copied
-        row = {"kind": kind, "set": name, "copies": args.copies}
-        row["serial"] = serial(kind, folder)
-        print(f"{name}: serial {row['serial']['wall_s']:.1f} s", flush=True)
-        row["2 loops"] = serial_side_by_side(kind, folder)
-        print(f"{name}: 2 loops side by side {row['2 loops']['wall_s']:.1f} s", flush=True)
-        for master in (("local[2]",) if args.skip_one_core else ("local[1]", "local[2]")):
-            row[master] = spark_job(kind, folder, master, work, labels)
-            print(f"{name}: {master} {row[master]['wall_s']:.1f} s", flush=True)
+        rounds = []
+        for k in range(1, args.rounds + 1):
+            tag = f"{name}" + (f" round {k}" if args.rounds > 1 else "")
+            one = {"serial": serial(kind, folder)}
+            print(f"{tag}: serial {one['serial']['wall_s']:.1f} s", flush=True)
+            one["2 loops"] = serial_side_by_side(kind, folder)
+            print(f"{tag}: 2 loops side by side {one['2 loops']['wall_s']:.1f} s", flush=True)
+            for master in (("local[2]",) if args.skip_one_core else ("local[1]", "local[2]")):
+                one[master] = spark_job(kind, folder, master, work, labels)
+                print(f"{tag}: {master} {one[master]['wall_s']:.1f} s", flush=True)
+            one["summary"] = summarise(one, UNITS[kind])
+            rounds.append(one)
+        row = {"kind": kind, "set": name, "copies": args.copies, **medians(rounds)}
+        if args.rounds > 1:
+            row["rounds"] = rounds
         results.append(row)
-    unit = {"plates": "images", "gtzan": "clips"}
     print()
+    if args.rounds > 1:
+        print(f"Each figure below is the median over {args.rounds} rounds (each round: serial, 2 loops, Spark, in "
+              f"that order); ratios and overheads are medians of each round's own.")
+        for r in results:
+            print(f"{r['set']}: vs serial by round " + " ".join(f"{x['summary']['speedup_vs_serial']:.2f}x" for x in r["rounds"])
+                  + "; UDF overhead by round " + " ".join(f"{x['summary']['udf_overhead']:.1%}" for x in r["rounds"])
+                  + "; 2 loops by round " + " ".join(f"{x['summary']['two_loops_speedup']:.2f}x" for x in r["rounds"]))
+        print()
     print(f"{'set':<8} {'files':>5} {'serial s':>9} {'serial/s':>9} {'local[1] s':>10} {'local[2] s':>10} "
           f"{'local[2]/s':>10} {'vs serial':>9} {'1->2 cores':>10} {'2 loops':>8}")
     for r in results:
-        s, two, pair = r["serial"], r["local[2]"], r["2 loops"]
-        one = r.get("local[1]", {"wall_s": float("nan"), "cpu_s": float("nan"), "load_before": float("nan")})
-        n = two["files"]
-        work = s["work_s"]  # the serial loop's per-file time: the work itself, nothing beside it
-        cores = two["cores"]
-        job_overhead = (cores * two["wall_s"] - work) / work if work else float("nan")
-        udf_overhead = (cores * two["udf_stage_s"] - work) / work if work else float("nan")
-        r["summary"] = {"unit": unit[r["kind"]], "files": n, "serial_per_s": n / s["wall_s"],
-                        "local2_per_s": n / two["wall_s"], "speedup_vs_serial": s["wall_s"] / two["wall_s"],
-                        "scaling_1_to_2": one["wall_s"] / two["wall_s"], "udf_overhead": udf_overhead,
-                        "job_overhead": job_overhead, "fixed_s": two["wall_s"] - two["udf_stage_s"],
-                        "udf_stage_s": two["udf_stage_s"], "udf_task_s": two["udf_task_s"],
-                        "work_s": work, "udf_work_s": two["work_s"],
-                        "two_loops_speedup": s["wall_s"] / pair["wall_s"]}
-        print(f"{r['set']:<8} {n:>5} {s['wall_s']:>9.1f} {n / s['wall_s']:>9.2f} {one['wall_s']:>10.1f} "
-              f"{two['wall_s']:>10.1f} {n / two['wall_s']:>10.2f} {s['wall_s'] / two['wall_s']:>8.2f}x "
-              f"{one['wall_s'] / two['wall_s']:>9.2f}x {s['wall_s'] / pair['wall_s']:>7.2f}x")
+        s, two, t = r["serial"], r["local[2]"], r["summary"]
+        one = r.get("local[1]", {"wall_s": float("nan")})
+        n = t["files"]
+        print(f"{r['set']:<8} {n:>5} {s['wall_s']:>9.1f} {t['serial_per_s']:>9.2f} {one['wall_s']:>10.1f} "
+              f"{two['wall_s']:>10.1f} {t['local2_per_s']:>10.2f} {t['speedup_vs_serial']:>8.2f}x "
+              f"{t['scaling_1_to_2']:>9.2f}x {t['two_loops_speedup']:>7.2f}x")
     print()
     print("Where local[2]'s time went: the UDF stage (first task's start to last task's end, from Spark's event log),")
     print("the rest of the job (planning, broadcasts, writes, metrics), and the overheads against the serial work:")

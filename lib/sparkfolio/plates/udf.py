@@ -1,8 +1,8 @@
 """The executor side of `plates-ocr`: ``mapInPandas`` functions over batches of image files.
 
-Both functions use the iterator form: the per-partition set-up (checking Tesseract, loading the
-glyph bank, pinning native libraries to one thread) runs once per partition, then every batch
-of ``binaryFile`` rows streams through. They capture only plain values.
+Both functions use the iterator form: the per-partition set-up (loading Tesseract's model and
+the glyph bank, both kept for the worker's later tasks; pinning native libraries to one thread)
+runs once per partition, then every batch of ``binaryFile`` rows streams through. They capture only plain values.
 """
 
 from __future__ import annotations
