@@ -1,14 +1,14 @@
 """Tesseract in-process, through libtesseract's C API (ctypes): the model loads once per process.
 
 The command line (:func:`sparkfolio.plates.tesseract.ocr_line` with ``api="cli"``) starts a
-process and loads the ``kor`` model for every image: about 75 ms of the 177 ms a real plate crop
-took, against under 20 ms for the recognition itself in a loaded engine. An executor's Python
+process and loads the ``kor`` model for every image: 72.5 ms of the 176.8 ms a real plate crop
+took, against 15-16 ms for the recognition itself in a loaded engine. An executor's Python
 worker reads many images, so :func:`engine` keeps one loaded :class:`TesseractEngine` per process
 and language, and every image after the first pays only for recognition.
 
 ``libtesseract.so.5`` comes with Debian's ``tesseract-ocr`` (package ``libtesseract5``); nothing
 is compiled. Tesseract parallelises parts of recognition with OpenMP, and inside a Spark task
-those threads only fight the other tasks for the cores: on 2 cores a line took 350-600 ms with
+those threads only fight the other tasks for the cores: on 2 cores a line took 345-609 ms with
 them, 17-25 ms without. The OpenMP runtime reads its thread limit once, when it is loaded, so
 :func:`load_library` sets ``OMP_THREAD_LIMIT=1`` while loading it, and refuses (so callers fall
 back to the command line, which gets the limit in its environment) when the system's
