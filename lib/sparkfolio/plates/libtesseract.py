@@ -12,7 +12,7 @@ those threads only fight the other tasks for the cores: on 2 cores a line took 3
 them, 17-25 ms without. The OpenMP runtime reads its thread limit once, when it is loaded, so
 :func:`load_library` sets ``OMP_THREAD_LIMIT=1`` while loading it, and refuses (so callers fall
 back to the command line, which gets the limit in its environment) when the system's
-``libgomp`` is already loaded with another limit.
+``libgomp`` was already loaded without ``OMP_THREAD_LIMIT=1``.
 """
 
 from __future__ import annotations
@@ -111,8 +111,8 @@ def load_library() -> ctypes.CDLL:
 class TesseractEngine:
     """One loaded Tesseract model; :meth:`read_line` recognises one image with it.
 
-    Not for concurrent use from several threads (a lock serialises calls): Spark's Python
-    workers run one task at a time, and each has its own engine.
+    Calls from several threads take turns (a lock): one model serves one recognition at a
+    time. Spark's Python workers run one task at a time, and each has its own engine.
     """
 
     def __init__(self, lang: str = "kor", datapath: str | None = None) -> None:
