@@ -48,8 +48,12 @@ def _check_api(api: str) -> None:
         raise ValueError(f"tesseract api must be one of {', '.join(API_CHOICES)}, got {api!r}")
 
 
+@functools.lru_cache(maxsize=8)
 def library_engine(lang: str, api: str = "auto") -> Any:
     """The process's in-process engine for ``lang`` under ``api``; None where the CLI is to be used.
+
+    Decided once per process (cached): under ``auto`` without a usable library, every image
+    goes to the command line without retrying the load or repeating the warning.
 
     Raises
     ------

@@ -231,7 +231,8 @@ def build(force: bool = False) -> Path:
         tmp.unlink(missing_ok=True)
     from sparkfolio.runtime.cluster import spark_home
 
-    _home_note(path.parent, home_tag(spark_home())).write_text(f"{spark_home().resolve()}\n", encoding="utf-8")
+    home = spark_home()
+    _home_note(path.parent, home_tag(home)).write_text(f"{home.resolve()}\n", encoding="utf-8")
     for old in prune(path):
         log.info("removed a JVM class archive that can no longer be used: %s", old)
     log.info("JVM class archive built in %.0f s: %s (%.0f MB)", time.perf_counter() - started, path,
