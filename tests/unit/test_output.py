@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -126,3 +128,19 @@ def test_ensure_parquet_table_gives_an_empty_table_its_schema_once(tmp_path):
     part.commit()
     fsio.ensure_parquet_table(str(written), schema)
     assert [p.name for p in written.iterdir()] == ["part-00003.parquet"]
+
+
+def test_plotting_loads_headless_in_the_background():
+    # A fresh interpreter: in this one matplotlib may be loaded already.
+    code = ("import sys\n"
+            "from sparkfolio.runtime.output import load_plotting_in_background\n"
+            "assert 'matplotlib' not in sys.modules\n"
+            "t = load_plotting_in_background()\n"
+            "t.join(60)\n"
+            "assert not t.is_alive() and t.daemon and 'matplotlib.pyplot' in sys.modules\n"
+            "import matplotlib\n"
+            "print(matplotlib.get_backend().lower())\n")
+    env = {**os.environ, "MPLBACKEND": ""}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "agg"

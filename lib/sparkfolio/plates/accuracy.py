@@ -104,6 +104,22 @@ def score(df: DataFrame) -> DataFrame:
                                                 F.greatest(F.lit(0.0), 1.0 - dist / F.length(lab)))))
 
 
+def accuracy_aggs() -> list[Column]:
+    """Aggregations ``n``, ``labelled``, ``correct``, ``char_sum`` of scored rows, for any grouping.
+
+    Rows without a label count in ``n`` only; :func:`summarise_accuracy` combines the groups.
+    """
+    labelled = F.col("label").isNotNull()
+    return [F.count(F.lit(1)).alias("n"),
+            F.sum(labelled.cast("int")).alias("labelled"),
+            F.sum(F.when(labelled, F.col("exact").cast("int"))).alias("correct"),
+            F.sum(F.when(labelled, F.col("char_accuracy"))).alias("char_sum")]
+
+
+#: The grouping :func:`summarise_accuracy` needs (besides a caller's own keys).
+ACCURACY_KEYS = ("label_source", "flagged")
+
+
 def accuracy_parts(scored: DataFrame, keys: tuple[str, ...] = (), extra: tuple[Column, ...] = ()) -> DataFrame:
     """Per (``keys``, label source, flag) group: ``n``, ``labelled``, ``correct``, ``char_sum`` (not collected).
 
@@ -111,13 +127,7 @@ def accuracy_parts(scored: DataFrame, keys: tuple[str, ...] = (), extra: tuple[C
     same pass; rows without a label form groups with ``labelled`` 0, which
     :func:`summarise_accuracy` skips.
     """
-    labelled = F.col("label").isNotNull()
-    return (scored.groupBy(*keys, "label_source", "flagged")
-            .agg(F.count(F.lit(1)).alias("n"),
-                 F.sum(labelled.cast("int")).alias("labelled"),
-                 F.sum(F.when(labelled, F.col("exact").cast("int"))).alias("correct"),
-                 F.sum(F.when(labelled, F.col("char_accuracy"))).alias("char_sum"),
-                 *extra))
+    return scored.groupBy(*keys, *ACCURACY_KEYS).agg(*accuracy_aggs(), *extra)
 
 
 def summarise_accuracy(parts: list[Any]) -> dict[str, Any]:
