@@ -1,9 +1,10 @@
 """Listing job inputs through Hadoop's FileSystem API (local disk, HDFS, object stores alike).
 
-Only names and sizes reach the driver; the bytes are read by the executors. Each folder's
-entries cross from the JVM in two strings rather than several Py4J calls per file: asking each
-``FileStatus`` for its path, name, kind and size took 6 round trips a file (1.4 s for 1,024
-images on a cold driver, and it grows with the input).
+Only names and sizes reach the driver; the bytes are read by the executors. A folder's entries
+cross from the JVM as a few joined strings rather than Py4J calls per file: asking each
+``FileStatus`` for its path, name, kind and size took 6 round trips a file (1.37 s for 1,024
+images in 8 folders on a job's cold driver, against 0.27-0.34 s now; the calls grow with the
+input, the strings with its size in kilobytes).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def list_input_files(spark: Any, path: str, recursive: bool = True) -> list[Inpu
     statuses = fs.globStatus(hpath)
     if statuses is None or len(statuses) == 0:
         raise InputError(f"input not found: {path}")
-    lister = _Lister(jvm, fs)
+    lister = _Lister(jvm)
     found: list[InputFile] = []
     pending = lister.entries(statuses)
     while pending:
@@ -82,7 +83,7 @@ def _base_name(uri: str) -> str:
 
 
 class _Lister:
-    """One folder's ``FileStatus[]`` as (uri, is folder, size) tuples, in a few Py4J calls.
+    """A folder's ``FileStatus[]`` as (uri, is folder, size) tuples, in a few Py4J calls.
 
     Hadoop's ``FileStatus.toString`` reads ``<Class>{path=<uri>; isDirectory=<bool>; length=<n>;
     ...`` (the same since Hadoop 2, and kept by subclasses such as S3A's, which append to it).
@@ -91,7 +92,7 @@ class _Lister:
     prefix, so no file name can confuse the parse. An entry that does not parse is asked directly.
     """
 
-    def __init__(self, jvm: Any, fs: Any) -> None:
+    def __init__(self, jvm: Any) -> None:
         self._seq = jvm.scala.collection.mutable.ArraySeq
         self._paths = jvm.org.apache.hadoop.fs.FileUtil
         # Entries per answer, adapted to their length as answers come.
