@@ -205,7 +205,7 @@ def _metrics(plates: Any, n: int, tasks: int, cores: int) -> tuple[dict[str, Any
     One aggregation over grouping sets, whatever the number of images: by format, engine, label
     source and flag (counts, accuracy sums, time); by timing bin; and over all rows (the
     percentiles). Only their few rows reach the driver. (Two aggregations, the second for bins
-    spanning the observed range, took 2.1 s against 0.6 s here.)
+    spanning the observed range, took 1.1-1.2 s on 1,024 images in a warm session, against 0.6 s.)
     """
     from sparkfolio.plates.accuracy import ACCURACY_KEYS, accuracy_aggs, summarise_accuracy
 
