@@ -11,7 +11,7 @@ from sparkfolio.runtime.errors import InputError
 def test_columns_in_any_order_and_case_without_note(spark, tmp_path):
     f = tmp_path / "labels.csv"
     f.write_text('TEXT,"Path",extra\n12가3456,images/a.jpg,x\n" 40다3304 ",b.jpg,\n', encoding="utf-8")
-    assert csv_header(str(f)) == ["TEXT", "Path", "extra"]
+    assert csv_header(spark, f"file://{f}") == ["TEXT", "Path", "extra"]
     got = sorted(tuple(r) for r in _read_labels(spark, str(f)).collect())
     assert got == [("b.jpg", "40다3304", None, "labels csv"), ("images/a.jpg", "12가3456", None, "labels csv")]
 

@@ -86,7 +86,7 @@ def _read_labels(spark: Any, path: str) -> Any:
     from sparkfolio.plates.accuracy import normalize_labels
 
     first = list_input_files(spark, path)[0].path  # InputError when missing
-    columns = csv_header(first)
+    columns = csv_header(spark, first)
     if not {"path", "text"} <= {c.lower().strip() for c in columns}:
         raise InputError(f"labels file {first}: header {','.join(columns) or '(none)'} lacks path and text "
                          "(need path,text[,note])")
@@ -95,15 +95,20 @@ def _read_labels(spark: Any, path: str) -> Any:
     return normalize_labels(raw, "labels csv")
 
 
-def csv_header(uri: str, max_bytes: int = 1 << 16) -> list[str]:
-    """The column names on the first line of a UTF-8 CSV file (``[]`` for an empty file)."""
+def csv_header(spark: Any, uri: str) -> list[str]:
+    """The column names on the first line of a UTF-8 CSV file (``[]`` for an empty file).
+
+    Read through Hadoop's FileSystem API, as Spark reads the file itself (any cluster storage).
+    """
     import csv
 
-    from sparkfolio.runtime.fsio import open_read
-
-    with open_read(uri) as fh:
-        head = fh.read(max_bytes)
-    line = head.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", errors="replace")
+    jvm = spark._jvm
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    stream = path.getFileSystem(spark._jsc.hadoopConfiguration()).open(path)
+    try:
+        line = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(stream, "UTF-8")).readLine()
+    finally:
+        stream.close()
     return next(csv.reader([line]), []) if line else []
 
 
