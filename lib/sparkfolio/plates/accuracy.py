@@ -120,14 +120,13 @@ def accuracy_aggs() -> list[Column]:
 ACCURACY_KEYS = ("label_source", "flagged")
 
 
-def accuracy_parts(scored: DataFrame, keys: tuple[str, ...] = (), extra: tuple[Column, ...] = ()) -> DataFrame:
-    """Per (``keys``, label source, flag) group: ``n``, ``labelled``, ``correct``, ``char_sum`` (not collected).
+def accuracy_parts(scored: DataFrame) -> DataFrame:
+    """Per (label source, flag) group: ``n``, ``labelled``, ``correct``, ``char_sum`` (not collected).
 
-    Extra grouping ``keys`` and aggregations ``extra`` let a caller get its other counts from the
-    same pass; rows without a label form groups with ``labelled`` 0, which
-    :func:`summarise_accuracy` skips.
+    Rows without a label form groups with ``labelled`` 0, which :func:`summarise_accuracy`
+    skips. A caller with its own grouping uses :func:`accuracy_aggs` and ``ACCURACY_KEYS``.
     """
-    return scored.groupBy(*keys, *ACCURACY_KEYS).agg(*accuracy_aggs(), *extra)
+    return scored.groupBy(*ACCURACY_KEYS).agg(*accuracy_aggs())
 
 
 def summarise_accuracy(parts: list[Any]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ class InputFile:
     @property
     def name(self) -> str:
         """The file's base name."""
-        return self.path.rstrip("/").rsplit("/", 1)[-1]
+        return _base_name(self.path)
 
 
 def qualify(path: str) -> str:
@@ -79,6 +79,7 @@ _STATUS_TAIL = re.compile(r"(true|false)(?:; length=(\d+);)?")
 
 
 def _base_name(uri: str) -> str:
+    """The last segment of a path or URI."""
     return uri.rstrip("/").rsplit("/", 1)[-1]
 
 
