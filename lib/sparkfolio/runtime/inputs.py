@@ -3,7 +3,7 @@
 Only names and sizes reach the driver; the bytes are read by the executors. A folder's entries
 cross from the JVM as a few joined strings rather than Py4J calls per file: asking each
 ``FileStatus`` for its path, name, kind and size took 6 round trips a file (1.37 s for 1,024
-images in 8 folders on a job's cold driver, against 0.27-0.34 s now; the calls grow with the
+images in 8 folders on a job's cold driver, against 0.27-0.36 s now; the calls grow with the
 input, the strings with its size in kilobytes).
 """
 
